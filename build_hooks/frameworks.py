@@ -1,0 +1,232 @@
+"""One adapter per framework, used inside that framework's worker only.
+
+An adapter imports its framework once, pins the fair settings (equal intra-op threads, float32
+matmul precision without TF32, no persistent compilation cache), detects the device, knows how to
+wait for a result, converts results to NumPy, and puts back any global state a topic changed.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+# XLA sizes its CPU thread pool by the cores this process may run on; torch gets the same count.
+from build_hooks.environment import schedulable_cores
+
+
+class JaxAdapter:
+    name = "jax"
+
+    def __init__(self) -> None:
+        started = time.perf_counter()
+        import jax
+
+        self.import_s = time.perf_counter() - started
+        self.jax = jax
+        # Cold compiles: no persistent cache, whatever the user's environment says.
+        jax.config.update("jax_enable_compilation_cache", False)
+        # JAX's default lets GPU/TPU matmuls run in TF32/bfloat16 passes; pin full float32.
+        jax.config.update("jax_default_matmul_precision", "highest")
+        devices = jax.devices()
+        self.device = devices[0]
+        self.platform = self.device.platform  # "cpu", "gpu" or "tpu"
+        self.device_count = len(devices)
+        self.uses_cuda = self.platform == "gpu"
+        self._baseline = dict(jax.config.values)
+
+    def block(self, result: Any) -> None:
+        self.jax.block_until_ready(result)
+
+    def to_numpy(self, leaf: Any) -> np.ndarray | None:
+        if isinstance(leaf, self.jax.Array):
+            return np.asarray(leaf)
+        return None
+
+    def has_device_arrays(self, result: Any) -> bool:
+        leaves = self.jax.tree_util.tree_leaves(result)
+        return any(isinstance(leaf, self.jax.Array) for leaf in leaves)
+
+    def restore_state(self) -> list[str]:
+        """Put back every jax.config value a topic changed; return the names restored."""
+        changed = [k for k, v in self.jax.config.values.items() if self._baseline.get(k) != v]
+        for key in changed:
+            try:
+                self.jax.config.update(key, self._baseline[key])
+            except Exception:  # some options refuse changes after start-up; report, go on
+                continue
+        return changed
+
+    def reset_compiler(self) -> None:
+        """Forget compiled functions, so the next size compiles from scratch (in memory only)."""
+        self.jax.clear_caches()
+
+    def describe(self) -> dict[str, Any]:
+        import jaxlib
+
+        return {
+            "framework": "jax",
+            "version": self.jax.__version__,
+            "jaxlib": jaxlib.__version__,
+            "numpy": np.__version__,
+            "backend": self.jax.default_backend(),
+            "device": str(self.device),
+            "device_kind": getattr(self.device, "device_kind", self.platform),
+            "device_count": self.device_count,
+            "accelerator": None if self.platform == "cpu" else self.device.device_kind,
+            "intra_op_threads": schedulable_cores() if self.platform == "cpu" else None,
+            "threads_note": "XLA's CPU thread pool uses every schedulable core; it has no "
+                            "public setting for another count",
+            "matmul_precision": self.jax.config.jax_default_matmul_precision,
+            "x64": bool(self.jax.config.jax_enable_x64),
+            "compile_cache": "persistent compilation cache off (jax_enable_compilation_cache="
+                             "False); in-memory caches cleared before each size",
+            "preallocate": os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE", "unset"),
+            "import_s": round(self.import_s, 3),
+        }
+
+
+class TorchAdapter:
+    name = "pytorch"
+
+    def __init__(self) -> None:
+        started = time.perf_counter()
+        import torch
+
+        self.import_s = time.perf_counter() - started
+        self.torch = torch
+        # Equal threads: the same count XLA's CPU pool uses.
+        torch.set_num_threads(schedulable_cores())
+        # No TF32 anywhere (the new fp32_precision API; mixing it with allow_tf32 is an error).
+        torch.backends.cuda.matmul.fp32_precision = "ieee"
+        torch.backends.cudnn.conv.fp32_precision = "ieee"
+        torch.backends.cudnn.rnn.fp32_precision = "ieee"
+        if torch.cuda.is_available():
+            self.device = torch.device("cuda")
+        elif torch.backends.mps.is_available():
+            self.device = torch.device("mps")
+        else:
+            self.device = torch.device("cpu")
+        self.uses_cuda = self.device.type == "cuda"
+        self._baseline = self._state()
+
+    def block(self, result: Any) -> None:
+        # CPU kernels run synchronously; accelerator kernels are queued and need a sync.
+        if self.device.type == "cuda":
+            self.torch.cuda.synchronize()
+        elif self.device.type == "mps":
+            self.torch.mps.synchronize()
+
+    def to_numpy(self, leaf: Any) -> np.ndarray | None:
+        if isinstance(leaf, self.torch.Tensor):
+            tensor = leaf.detach().cpu()
+            if tensor.dtype == self.torch.bfloat16:
+                tensor = tensor.float()
+            return tensor.numpy()
+        return None
+
+    def has_device_arrays(self, result: Any) -> bool:
+        def walk(value: Any) -> bool:
+            if isinstance(value, dict):
+                return any(walk(v) for v in value.values())
+            if isinstance(value, list | tuple):
+                return any(walk(v) for v in value)
+            return isinstance(value, self.torch.Tensor)
+
+        return walk(result)
+
+    def _state(self) -> dict[str, Any]:
+        torch = self.torch
+        return {
+            "default_dtype": torch.get_default_dtype(),
+            "num_threads": torch.get_num_threads(),
+            "grad_enabled": torch.is_grad_enabled(),
+            "matmul_fp32_precision": torch.backends.cuda.matmul.fp32_precision,
+            "cudnn_conv_fp32_precision": torch.backends.cudnn.conv.fp32_precision,
+            "cudnn_rnn_fp32_precision": torch.backends.cudnn.rnn.fp32_precision,
+            "deterministic": torch.are_deterministic_algorithms_enabled(),
+            "cudnn_benchmark": torch.backends.cudnn.benchmark,
+            "anomaly": torch.is_anomaly_enabled(),
+        }
+
+    def restore_state(self) -> list[str]:
+        """Put back the global settings a topic may change; return the names restored."""
+        torch, base = self.torch, self._baseline
+        now = self._state()
+        changed = [key for key in base if now[key] != base[key]]
+        setters = {
+            "default_dtype": lambda v: torch.set_default_dtype(v),
+            "num_threads": lambda v: torch.set_num_threads(v),
+            "grad_enabled": lambda v: torch.set_grad_enabled(v),
+            "matmul_fp32_precision": lambda v: setattr(torch.backends.cuda.matmul,
+                                                       "fp32_precision", v),
+            "cudnn_conv_fp32_precision": lambda v: setattr(torch.backends.cudnn.conv,
+                                                           "fp32_precision", v),
+            "cudnn_rnn_fp32_precision": lambda v: setattr(torch.backends.cudnn.rnn,
+                                                          "fp32_precision", v),
+            "deterministic": lambda v: torch.use_deterministic_algorithms(v),
+            "cudnn_benchmark": lambda v: setattr(torch.backends.cudnn, "benchmark", v),
+            "anomaly": lambda v: torch.autograd.set_detect_anomaly(v),
+        }
+        for key in changed:
+            setters[key](base[key])
+        return changed
+
+    def reset_compiler(self) -> None:
+        """Forget compiled code "as if you started a fresh process" (torch._dynamo.reset docs),
+        so the next size compiles from scratch; only when torch.compile was used at all."""
+        if "torch._dynamo" in sys.modules:
+            self.torch._dynamo.reset()
+
+    def describe(self) -> dict[str, Any]:
+        torch = self.torch
+        info: dict[str, Any] = {
+            "framework": "pytorch",
+            "version": torch.__version__,
+            "numpy": np.__version__,
+            "backend": self.device.type,
+            "device": str(self.device),
+            "device_kind": self.device.type,
+            "device_count": torch.cuda.device_count() if self.uses_cuda else 1,
+            "accelerator": None,
+            "intra_op_threads": torch.get_num_threads(),
+            "interop_threads": torch.get_num_interop_threads(),
+            "matmul_precision": torch.get_float32_matmul_precision(),
+            "fp32_precision": {
+                "cuda.matmul": torch.backends.cuda.matmul.fp32_precision,
+                "cudnn.conv": torch.backends.cudnn.conv.fp32_precision,
+                "cudnn.rnn": torch.backends.cudnn.rnn.fp32_precision,
+            },
+            "default_dtype": str(torch.get_default_dtype()),
+            "compile_cache": "fresh inductor cache directory per build "
+                             f"(TORCHINDUCTOR_CACHE_DIR={os.environ.get('TORCHINDUCTOR_CACHE_DIR')}); "
+                             "torch._dynamo.reset() before each size",
+            "parallel_backend": _parallel_backend(torch),
+            "import_s": round(self.import_s, 3),
+        }
+        if self.uses_cuda:
+            props = torch.cuda.get_device_properties(0)
+            info.update(accelerator=props.name, device_kind=props.name,
+                        cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version(),
+                        memory_bytes=props.total_memory)
+        elif self.device.type == "mps":
+            info.update(accelerator=f"Apple MPS ({platform.machine()})")
+        return info
+
+
+def _parallel_backend(torch: Any) -> str:
+    for line in torch.__config__.parallel_info().splitlines():
+        if line.startswith("ATen parallel backend"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+ADAPTERS = {"jax": JaxAdapter, "pytorch": TorchAdapter}
+
+
+def load_adapter(framework: str) -> JaxAdapter | TorchAdapter:
+    return ADAPTERS[framework]()

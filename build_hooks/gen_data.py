@@ -1,0 +1,12 @@
+"""mkdocs-gen-files script: the downloadable data of this build (results.json)."""
+
+from __future__ import annotations
+
+import json
+
+import mkdocs_gen_files
+
+from build_hooks import session
+
+with mkdocs_gen_files.open("results.json", "w") as stream:
+    json.dump(session.results().data, stream, indent=1)

@@ -1,0 +1,68 @@
+"""The MkDocs hook module: wires build events to the package, and nothing else.
+
+Registered in mkdocs.yml under `hooks:`. It keeps no state of its own (MkDocs does not reload
+hook modules on `serve`); the build in progress lives in `build_hooks.session`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.livereload import LiveReloadServer
+from mkdocs.structure.files import Files
+from mkdocs.structure.pages import Page
+
+from build_hooks import session
+from build_hooks.build import run_build
+from build_hooks.pages import DirectiveError, PageContext, expand_directives
+from build_hooks.results import problems
+from build_hooks.settings import load_settings
+from build_hooks.topics import TopicError
+
+log = logging.getLogger("mkdocs.plugins.comparison")
+
+
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    session.begin(load_settings(config.extra, config.config_file_path))
+    return config
+
+
+def on_pre_build(config: MkDocsConfig) -> None:
+    current = session.current()
+    try:
+        current.results = run_build(current.settings, log.info)
+    except TopicError as error:
+        raise PluginError(str(error)) from None
+    warnings, infos = problems(current.results.data, current.settings.allow_missing_frameworks)
+    for message in infos:
+        log.info(message)
+    for message in warnings:
+        log.warning(message)
+
+
+def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    current = session.current()
+    pages = {f.src_uri for f in files.documentation_pages()}
+    context = PageContext(uri=page.file.src_uri, pages=pages,
+                          shown_topics=current.shown_topics)
+    try:
+        return expand_directives(markdown, context, session.results)
+    except DirectiveError as error:
+        raise PluginError(str(error)) from None
+
+
+def on_post_build(config: MkDocsConfig) -> None:
+    current = session.current()
+    if current.results is None:
+        return
+    for topic in current.results.topics:
+        if topic.name not in current.shown_topics:
+            log.warning(f"Topic '{topic.name}' is on no page. Fix: create "
+                        f"docs/topics/{topic.name}.md containing '{{{{ topic {topic.name} }}}}'")
+
+
+def on_serve(server: LiveReloadServer, config: MkDocsConfig, builder) -> LiveReloadServer:
+    server.watch(str(session.current().settings.snippets_dir))
+    return server

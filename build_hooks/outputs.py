@@ -1,0 +1,60 @@
+"""What a timed function returned, as named NumPy leaves both workers produce the same way.
+
+Runs inside workers. Containers are walked identically for both frameworks (dicts by sorted key,
+lists and tuples by index), so the leaf paths of the two sides line up for the parity check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ToNumpy = Callable[[Any], "np.ndarray | None"]
+
+
+def flatten(value: Any, to_numpy: ToNumpy, path: str = "") -> Iterator[tuple[str, Any]]:
+    """Yield (path, leaf) for every leaf of nested dicts, lists and tuples."""
+    if isinstance(value, dict):
+        for key in sorted(value, key=str):
+            yield from flatten(value[key], to_numpy, f"{path}/{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from flatten(item, to_numpy, f"{path}[{index}]")
+    else:
+        yield path or "output", value
+
+
+def to_leaves(value: Any, to_numpy: ToNumpy) -> tuple[list[dict[str, Any]], list[np.ndarray]]:
+    """Describe every leaf and convert the framework arrays among them.
+
+    Only the framework's own arrays are compared for parity: a Python scalar or None carries
+    nothing the harness waited for, so it is described, never silently counted as a match.
+    """
+    described, arrays = [], []
+    for path, leaf in flatten(value, to_numpy):
+        array = to_numpy(leaf) if leaf is not None else None
+        if array is None or array.dtype.kind not in "biufc":
+            described.append({"path": path, "kind": "other", "type": type(leaf).__name__})
+            continue
+        described.append({"path": path, "kind": "array", "shape": list(array.shape),
+                          "dtype": str(array.dtype), "index": len(arrays)})
+        arrays.append(array)
+    return described, arrays
+
+
+def save_arrays(path: Path, arrays: list[np.ndarray]) -> None:
+    np.savez(path, **{f"leaf{index}": array for index, array in enumerate(arrays)})
+
+
+def inputs_digest(inputs: dict[str, Any]) -> str:
+    """A digest of the shared inputs, to prove both sides received the same data."""
+    digest = hashlib.sha256()
+    for key in sorted(inputs):
+        array = np.ascontiguousarray(np.asarray(inputs[key]))
+        digest.update(f"{key}:{array.dtype.str}:{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()

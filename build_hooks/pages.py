@@ -1,0 +1,104 @@
+"""Expand the site's directives in page Markdown.
+
+A directive is a line of its own, outside code fences:
+
+    {{ topic matmul }}                 the topic's code, output, timings and parity
+    {{ example first_steps pytorch }}  one side's code and output (for the article)
+    {{ comparison_table }}             the measured rows of the comparison
+    {{ environment }}                  the machine and frameworks behind the numbers
+
+A directive that is unknown, misspelt or names an unknown topic is an error naming the page and
+line, never silently left in the page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from build_hooks import FRAMEWORKS, render
+from build_hooks.results import BuildResults
+
+DIRECTIVE = re.compile(r"^\{\{\s*(?P<name>\w+)(?P<args>(?:\s+[\w-]+)*)\s*\}\}\s*$")
+FENCE = re.compile(r"^\s*(?P<marks>`{3,}|~{3,})")
+LINKED_PAGES = ("methodology", "environment")
+
+
+class DirectiveError(Exception):
+    pass
+
+
+@dataclass
+class PageContext:
+    uri: str
+    """The page's path in docs/, e.g. topics/matmul.md."""
+    pages: set[str]
+    """Every Markdown page of the site, to link only to pages that exist."""
+    shown_topics: set[str] = field(default_factory=set)
+
+
+def _topic(results: BuildResults, name: str, where: str):
+    topic = results.topic(name)
+    if topic is None:
+        known = ", ".join(t.name for t in results.topics) or "none"
+        raise DirectiveError(f"{where}: unknown topic '{name}'. Fix: use one of: {known}")
+    return topic
+
+
+def _expand(name: str, args: list[str], results: BuildResults, context: PageContext,
+            where: str) -> str:
+    expected: dict[str, tuple[int, str]] = {
+        "topic": (1, "{{ topic <name> }}"),
+        "example": (2, "{{ example <topic> <jax|pytorch> }}"),
+        "comparison_table": (0, "{{ comparison_table }}"),
+        "environment": (0, "{{ environment }}"),
+    }
+    if name not in expected:
+        raise DirectiveError(f"{where}: unknown directive '{name}'. Fix: use one of "
+                             + ", ".join(usage for _, usage in expected.values()))
+    count, usage = expected[name]
+    if len(args) != count:
+        raise DirectiveError(f"{where}: '{name}' takes {count} argument(s), got {len(args)}. "
+                             f"Fix: write {usage}")
+    if name == "topic":
+        topic = _topic(results, args[0], where)
+        context.shown_topics.add(topic.name)
+        links = {page: render.relative_link(f"{page}.md", context.uri)
+                 for page in LINKED_PAGES if f"{page}.md" in context.pages}
+        return render.render_topic(topic, results, links)
+    if name == "example":
+        topic = _topic(results, args[0], where)
+        if args[1] not in FRAMEWORKS:
+            raise DirectiveError(f"{where}: unknown framework '{args[1]}'. Fix: write jax or "
+                                 "pytorch")
+        return render.render_example(topic, results, args[1])
+    if name == "comparison_table":
+        return render.render_comparison_table(results, context.uri)
+    return render.render_environment(results)
+
+
+def expand_directives(markdown: str, context: PageContext,
+                      results: Callable[[], BuildResults]) -> str:
+    """Replace every directive line; `results` is called only if the page has one."""
+    lines = markdown.split("\n")
+    fence: str | None = None
+    for number, line in enumerate(lines, start=1):
+        match = FENCE.match(line)
+        if match:
+            marks = match.group("marks")
+            if fence is None:
+                fence = marks
+            elif marks[0] == fence[0] and len(marks) >= len(fence) and \
+                    line.strip() == marks:
+                fence = None
+            continue
+        if fence is not None:
+            continue
+        directive = DIRECTIVE.match(line)
+        if directive:
+            where = f"docs/{context.uri}, line {number}"
+            lines[number - 1] = _expand(directive.group("name"),
+                                        directive.group("args").split(), results(),
+                                        context, where)
+    return "\n".join(lines)

@@ -1,0 +1,80 @@
+"""Do the two sides compute the same thing? Compares the saved outputs of one variant and size.
+
+Runs in the parent only when topics are run (NumPy is imported here, never on a warm rebuild).
+The check is `|jax - pytorch| <= atol + rtol * |pytorch|` element-wise, as numpy.allclose, with
+the topic's declared tolerances; shapes must agree exactly. Dtypes may differ (a framework's
+default integer type, say); the report shows both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from build_hooks.topics import Parity
+
+
+def _load(path: Path) -> dict[str, Any]:
+    import numpy as np
+
+    with np.load(path) as data:
+        return {key: data[key] for key in data.files}
+
+
+def compare_outputs(parity: Parity, jax_leaves: list[dict[str, Any]], jax_file: Path,
+                    torch_leaves: list[dict[str, Any]], torch_file: Path) -> dict[str, Any]:
+    """A parity record: status "match", "mismatch" or "nothing" (nothing comparable)."""
+    import numpy as np
+
+    jax_arrays, torch_arrays = _load(jax_file), _load(torch_file)
+    jax_by_path = {leaf["path"]: leaf for leaf in jax_leaves}
+    torch_by_path = {leaf["path"]: leaf for leaf in torch_leaves}
+    problems: list[str] = []
+    leaves: list[dict[str, Any]] = []
+    if set(jax_by_path) != set(torch_by_path):
+        only_jax = sorted(set(jax_by_path) - set(torch_by_path))
+        only_torch = sorted(set(torch_by_path) - set(jax_by_path))
+        problems.append(f"outputs have different structure (only in JAX: {only_jax or '-'}; "
+                        f"only in PyTorch: {only_torch or '-'})")
+    for path in sorted(set(jax_by_path) & set(torch_by_path)):
+        left, right = jax_by_path[path], torch_by_path[path]
+        if left["kind"] != "array" or right["kind"] != "array":
+            continue
+        a = jax_arrays[f"leaf{left['index']}"]
+        b = torch_arrays[f"leaf{right['index']}"]
+        record: dict[str, Any] = {"path": path, "shape": list(a.shape),
+                                  "dtypes": [str(a.dtype), str(b.dtype)]}
+        if a.shape != b.shape:
+            record.update(ok=False, problem=f"shapes differ: {a.shape} vs {b.shape}")
+            problems.append(f"{path}: shapes differ, JAX {a.shape} vs PyTorch {b.shape}")
+        else:
+            a64, b64 = a.astype(np.complex128 if a.dtype.kind == "c" else np.float64), \
+                b.astype(np.complex128 if b.dtype.kind == "c" else np.float64)
+            difference = np.abs(a64 - b64)
+            allowed = parity.atol + parity.rtol * np.abs(b64)
+            same_nan = np.isnan(a64) & np.isnan(b64)
+            ok = bool(np.all((difference <= allowed) | same_nan))
+            finite = np.isfinite(difference)
+            max_abs = float(difference[finite].max()) if finite.any() else 0.0
+            scale = np.abs(b64)
+            relative = np.where(scale > 0, difference / np.where(scale > 0, scale, 1), 0)
+            max_rel = float(relative[finite].max()) if finite.any() else 0.0
+            record.update(ok=ok, max_abs_diff=max_abs, max_rel_diff=max_rel)
+            if not ok:
+                problems.append(f"{path}: values differ beyond tolerance (max |diff| "
+                                f"{max_abs:.3g}, max relative {max_rel:.3g})")
+        leaves.append(record)
+    if not leaves and not problems:
+        kinds = sorted({leaf.get("type", "?") for leaf in [*jax_leaves, *torch_leaves]})
+        return {"status": "nothing", "leaves": [],
+                "message": "nothing to compare: no side returned a framework array "
+                           f"(returned: {', '.join(kinds) or 'nothing'})"}
+    return {
+        "status": "mismatch" if problems else "match",
+        "leaves": leaves,
+        "max_abs_diff": max((leaf.get("max_abs_diff", 0.0) for leaf in leaves), default=0.0),
+        "max_rel_diff": max((leaf.get("max_rel_diff", 0.0) for leaf in leaves), default=0.0),
+        "message": "; ".join(problems) if problems else
+        f"all {len(leaves)} output array(s) agree within rtol={parity.rtol:g}, "
+        f"atol={parity.atol:g}",
+    }

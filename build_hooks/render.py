@@ -1,0 +1,387 @@
+"""Pure functions from results to Markdown: topic blocks, examples, tables, environment.
+
+Nothing here runs code or reads files: input is a `BuildResults` (topics and the results
+document), output is Markdown for pymdown-extensions and Material. Printed output always goes
+inside a code fence longer than any backtick run it contains, so it is shown as text, never
+parsed as Markdown or HTML.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import textwrap
+from typing import Any
+
+from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS
+from build_hooks.results import BuildResults
+from build_hooks.topics import Topic
+
+TAB_ORDER = ("pytorch", "jax")  # PyTorch first, as the article introduces it first
+MISSING = "—"
+
+
+def format_seconds(seconds: float | None) -> str:
+    """Three significant digits with a unit: 812 ns, 4.17 ms, 1.20 s."""
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return MISSING
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if seconds >= scale or unit == "ns":
+            value = seconds / scale
+            digits = 0 if value >= 100 else 1 if value >= 10 else 2
+            return f"{value:.{digits}f} {unit}"
+    return MISSING
+
+
+def format_timestamp(iso: str | None) -> str:
+    """2026-11-25T12:51:37+00:00 -> 2026-11-25 12:51 UTC."""
+    if not iso:
+        return MISSING
+    return iso[:16].replace("T", " ") + " UTC"
+
+
+def format_ratio(ratio: float) -> str:
+    return f"{ratio:.2f}×" if ratio < 10 else f"{ratio:.0f}×"
+
+
+def fence(text: str, language: str = "text", title: str | None = None,
+          indent: int = 0, line_numbers: bool = False) -> str:
+    """A fenced code block that cannot be closed early by the text inside it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    marks = "`" * max(3, longest + 1)
+    options = f' title="{title}"' if title else ""
+    options += ' linenums="1"' if line_numbers else ""
+    body = text.rstrip("\n")
+    block = f"{marks}{language}{options}\n{body}\n{marks}\n"
+    return textwrap.indent(block, " " * indent, lambda line: True) if indent else block
+
+
+def _indent(text: str, spaces: int = 4) -> str:
+    return textwrap.indent(text, " " * spaces, lambda line: line.strip() != "")
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _row_index(results: BuildResults, topic: str) -> dict[tuple[str, str, int], dict[str, Any]]:
+    return {(r["framework"], r["variant"], r["size"]): r for r in results.rows(topic)}
+
+
+def _setup_for(entry: dict[str, Any], framework: str, size: int) -> dict[str, Any] | None:
+    return next((s for s in entry.get("setups", [])
+                 if s["framework"] == framework and s["size"] == size), None)
+
+
+def _error_block(error: dict[str, Any], title: str, indent: int) -> str:
+    body = error.get("traceback") or f"{error.get('type')}: {error.get('message')}"
+    block = f'!!! failure "{_quote(title)}"\n\n' + _indent(fence(body, "text")) + "\n"
+    return _indent(block, indent) if indent else block
+
+
+def _quote(text: str) -> str:
+    return text.replace('"', "'")
+
+
+def _status_title(framework: str, row: dict[str, Any]) -> str:
+    label = FRAMEWORK_LABELS[framework]
+    error = row.get("error") or {}
+    status = row.get("status")
+    if status == "timeout":
+        return f"{label}: {error.get('message', 'timed out')}"
+    if status == "crashed":
+        return f"{label}: {error.get('message', 'crashed')}"
+    if status == "not_run":
+        return f"{label}: {error.get('message', 'not run')}"
+    if error.get("type") == "MemoryError":
+        return f"{label} ran out of memory (MemoryError) in {row['variant']}"
+    return f"{label} raised {error.get('type', 'an error')} in {row['variant']}"
+
+
+def render_side(topic: Topic, results: BuildResults, framework: str, indent: int = 0) -> str:
+    """One framework's code, its printed output at the display size, and any error."""
+    entry = results.entry(topic.name)
+    rows = _row_index(results, topic.name)
+    size = topic.display_size
+    source = topic.sides[framework]
+    parts = [fence(source.text, "python", title=source.relative, line_numbers=True)]
+    setup = _setup_for(entry, framework, size)
+    if setup and setup.get("status") not in ("ok", None) and setup.get("error"):
+        first = rows.get((framework, topic.variants[0].name, size), {})
+        parts.append(_error_block(setup["error"], _status_title(framework, {
+            **first, "variant": "setup"}), 0))
+    printed = []
+    if setup and (setup.get("stdout") or setup.get("stderr")):
+        printed.append(("setup", setup.get("stdout", ""), setup.get("stderr", "")))
+    errors = []
+    for variant in topic.variants:
+        row = rows.get((framework, variant.name, size))
+        if row is None:
+            continue
+        printed.append((variant.name, row.get("stdout", ""), row.get("stderr", "")))
+        if row.get("status") != "ok" and row.get("error") and row.get("phase") != "setup":
+            errors.append(_error_block(row["error"], _status_title(framework, row), 0))
+    size_text = f"{topic.size_name} = {size}"
+    several = len([p for p in printed if p[1] or p[2]]) > 1
+    for name, stdout, stderr in printed:
+        if not stdout and not stderr:
+            continue
+        what = f" of `{name}`" if several else ""
+        if stdout:
+            parts.append(f"Output{what} ({size_text}):\n\n" + fence(stdout))
+        if stderr:
+            parts.append(f"Standard error{what} ({size_text}):\n\n" + fence(stderr))
+    if not any(p[1] or p[2] for p in printed) and not errors:
+        parts.append(f"*Printed nothing ({size_text}).*\n")
+    parts.extend(errors)
+    text = "\n".join(parts)
+    return _indent(text, indent) if indent else text
+
+
+def render_code_tabs(topic: Topic, results: BuildResults) -> str:
+    tabs = []
+    for framework in TAB_ORDER:
+        tabs.append(f'=== "{FRAMEWORK_LABELS[framework]}"\n\n'
+                    + render_side(topic, results, framework, indent=4))
+    return "\n".join(tabs)
+
+
+def render_inputs(topic: Topic, results: BuildResults) -> str:
+    entry = results.entry(topic.name)
+    digests = {s["framework"]: s.get("inputs_digest") for s in entry.get("setups", [])
+               if s["size"] == topic.display_size}
+    same = digests.get("jax") and digests.get("jax") == digests.get("pytorch")
+    note = (f"Both sides received identical arrays (SHA-256 of the inputs: "
+            f"`{digests['jax'][:16]}…` on both)." if same else
+            "The inputs digest could not be confirmed on both sides for this build.")
+    body = fence(topic.inputs.text, "python", title=topic.inputs.relative, line_numbers=True)
+    return (f'??? info "Shared input data: `{topic.inputs.relative}`"\n\n'
+            + _indent(body + "\n" + note + "\n"))
+
+
+def _row_notes(row: dict[str, Any], min_samples: int) -> list[str]:
+    notes = []
+    if row.get("status") != "ok":
+        error = row.get("error") or {}
+        kind = {"timeout": "timed out", "crashed": "crashed", "not_run": "not run"}.get(
+            row["status"], f"error: {error.get('type', row['status'])}")
+        notes.append(kind)
+    if row.get("noisy"):
+        notes.append("noisy")
+    if row.get("incomplete"):
+        notes.append(f"only {row['n']} of {min_samples} samples")
+    if row.get("blockable") is False and row.get("status") == "ok":
+        notes.append("returned no array to wait for")
+    return notes
+
+
+def _verdict_text(comparison: dict[str, Any] | None) -> str:
+    if comparison is None or comparison.get("ratio") is None:
+        return MISSING
+    if comparison["faster"] is None:
+        return f"level: {comparison['reason']}"
+    return f"**{FRAMEWORK_LABELS[comparison['faster']]}** {format_ratio(comparison['ratio'])} " \
+           f"faster"
+
+
+def render_timings(topic: Topic, results: BuildResults) -> str:
+    rows = _row_index(results, topic.name)
+    verdicts = {(c["variant"], c["size"]): c for c in results.comparisons(topic.name)}
+    min_samples = results.data["environment"]["measurement"]["min_samples"]
+    has_flops = topic.flops is not None
+    header = ["Variant", topic.size_name, "Framework", "Median", "IQR", "Samples", "First call"]
+    header += ["GFLOP/s"] if has_flops else []
+    header += ["Verdict", "Notes"]
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---:" if h in ("Median", "IQR", "Samples", "First call", "GFLOP/s",
+                                             topic.size_name) else "---" for h in header) + "|"]
+    for variant in topic.variants:
+        for size in topic.sizes:
+            verdict = _verdict_text(verdicts.get((variant.name, size)))
+            for index, framework in enumerate(FRAMEWORKS):
+                row = rows.get((framework, variant.name, size))
+                if row is None:
+                    continue
+                cells = [
+                    variant.label if index == 0 else "",
+                    str(size) if index == 0 else "",
+                    FRAMEWORK_LABELS[framework],
+                    format_seconds(row.get("median_s")),
+                    format_seconds(row.get("iqr_s")),
+                    str(row.get("n", 0)) if row.get("n") else MISSING,
+                    format_seconds(row.get("first_call_s")),
+                ]
+                if has_flops:
+                    gflops = row.get("gflops")
+                    cells.append(f"{gflops:.1f}" if gflops is not None else MISSING)
+                cells.append(verdict if index == 0 else "")
+                cells.append(", ".join(_row_notes(row, min_samples)))
+                lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _row_environment(results: BuildResults, topic: str, framework: str) -> dict[str, Any]:
+    row = next((r for r in results.rows(topic) if r["framework"] == framework), None)
+    return (row or {}).get("environment") or {}
+
+
+def render_provenance(topic: Topic, results: BuildResults, links: dict[str, str]) -> str:
+    """Where and when these numbers were measured, in one sentence."""
+    entry = results.entry(topic.name)
+    env = results.data["environment"]
+    frameworks = []
+    machine: dict[str, Any] = env
+    for framework in FRAMEWORKS:
+        row_env = _row_environment(results, topic.name, framework)
+        machine = row_env.get("machine") or machine
+        described = row_env.get("framework")
+        if described and not described.get("unavailable"):
+            frameworks.append(f"{FRAMEWORK_LABELS[framework]} {described['version']} on "
+                              f"{described.get('accelerator') or described['backend']}, "
+                              f"{described.get('intra_op_threads') or '?'} threads")
+    gpu = ", ".join(machine.get("gpus") or []) or "no GPU"
+    source = "measured in this build" if entry["source"] == "fresh" else "from the cache"
+    text = (f"Measured {format_timestamp(entry['measured_at'])} ({source}) on {machine.get('cpu')} "
+            f"({machine.get('schedulable_cores')} cores, {gpu}); " + "; ".join(frameworks)
+            + ". Each sample is the mean of a block of calls, each call waited for until its "
+            "result was ready; the first call is timed apart.")
+    see = [f"[{name.capitalize()}]({link})" for name, link in links.items()]
+    if see:
+        text += " See " + " and ".join(see) + "."
+    if env["measurement"].get("quick"):
+        text = ('!!! warning "Quick build"\n    These numbers come from a quick build (short '
+                "measurements for testing); do not cite them.\n\n") + text
+    return text + "\n"
+
+
+def render_parity(topic: Topic, results: BuildResults) -> str:
+    parity = results.parity(topic.name)
+    kind, title = {
+        "match": ("success", "Outputs match"),
+        "mismatch": ("failure", "Outputs differ"),
+        "partial": ("warning", "Outputs match where both sides ran"),
+        "skipped": ("info", "Outputs not compared"),
+        "nothing": ("warning", "Nothing to compare"),
+    }.get(parity["status"], ("warning", "Outputs not compared"))
+    return f'!!! {kind} "{title}"\n\n' + _indent(_escape_markdown(parity["message"])) + "\n"
+
+
+def _escape_markdown(text: str) -> str:
+    return re.sub(r"([\\`*_<>\[\]])", r"\\\1", text)
+
+
+def render_notes(topic: Topic, results: BuildResults) -> str:
+    notes = results.entry(topic.name).get("notes") or []
+    if not notes:
+        return ""
+    return "\n".join(f"- {_escape_markdown(note)}" for note in notes) + "\n"
+
+
+def render_topic(topic: Topic, results: BuildResults, links: dict[str, str]) -> str:
+    """The whole generated part of a topic page; `links` maps page names (methodology,
+    environment) to relative links, for the pages this site has."""
+    parts = [
+        f'!!! question "The question"\n\n    {topic.question}\n',
+        (topic.summary + "\n") if topic.summary else "",
+        "## Code\n",
+        render_code_tabs(topic, results),
+        render_inputs(topic, results),
+        "## Timings\n",
+        render_provenance(topic, results, links),
+        render_timings(topic, results),
+        "## Parity\n",
+        render_parity(topic, results),
+        render_notes(topic, results),
+    ]
+    return "\n".join(p for p in parts if p)
+
+
+def render_example(topic: Topic, results: BuildResults, framework: str) -> str:
+    """One side of a topic, for the article: its code and what it printed."""
+    return render_side(topic, results, framework)
+
+
+def relative_link(target: str, page_uri: str) -> str:
+    """Link from the page at `page_uri` (e.g. topics/matmul.md) to `target` (docs-relative)."""
+    return "../" * page_uri.count("/") + target
+
+
+def topic_link(topic: str, page_uri: str) -> str:
+    return relative_link(f"topics/{topic}.md", page_uri)
+
+
+def render_comparison_table(results: BuildResults, page_uri: str) -> str:
+    """Measured rows: per topic, which side is faster at the headline size, and parity."""
+    lines = ["| Topic | Question | Result | Outputs |", "|---|---|---|---|"]
+    for topic in results.topics:
+        verdicts = {(c["variant"], c["size"]): c for c in results.comparisons(topic.name)}
+        rows = _row_index(results, topic.name)
+        parts = []
+        for variant in topic.variants:
+            size = topic.headline_size
+            comparison = verdicts.get((variant.name, size))
+            medians = [format_seconds(rows.get((fw, variant.name, size), {}).get("median_s"))
+                       for fw in FRAMEWORKS]
+            parts.append(f"{variant.label} ({topic.size_name}={size}): "
+                         f"{_verdict_text(comparison)} (JAX {medians[0]}, PyTorch {medians[1]})")
+        parity = results.parity(topic.name)["status"]
+        outputs = {"match": "match", "mismatch": "**differ**", "skipped": "not compared",
+                   "nothing": "nothing to compare", "partial": "match (partly run)"}.get(
+            parity, "not compared")
+        link = f"[{_cell(topic.title)}]({topic_link(topic.name, page_uri)})"
+        lines.append(f"| {link} | {_cell(topic.question)} | {'<br>'.join(map(_cell, parts))} "
+                     f"| {outputs} |")
+    return "\n".join(lines) + "\n"
+
+
+def _human_bytes(count: int | None) -> str:
+    if not count:
+        return MISSING
+    return f"{count / 2**30:.1f} GiB"
+
+
+def render_environment(results: BuildResults) -> str:
+    env = results.data["environment"]
+    lines = ["| | |", "|---|---|",
+             f"| Machine name | `{results.data['machine_name']}` |",
+             f"| CPU | {_cell(str(env.get('cpu')))} ({env.get('schedulable_cores')} "
+             f"schedulable of {env.get('cpu_count')} cores) |",
+             f"| Memory | {_human_bytes(env.get('memory_bytes'))} |",
+             f"| GPUs | {_cell(', '.join(env.get('gpus') or []) or 'none')} |",
+             f"| NVIDIA driver | {env.get('nvidia_driver') or MISSING} |",
+             f"| OS | {_cell(str(env.get('os')))} |",
+             f"| Python | {env.get('python')} |"]
+    for name, version in env.get("packages", {}).items():
+        lines.append(f"| {name} | {version or 'not installed'} |")
+    for name, value in env.get("variables", {}).items():
+        lines.append(f"| `{name}` | `{_cell(value)}` |")
+    parts = ["## Machine\n", "\n".join(lines) + "\n"]
+    for framework in FRAMEWORKS:
+        described = env.get("frameworks", {}).get(framework)
+        parts.append(f"## {FRAMEWORK_LABELS[framework]}\n")
+        if not described:
+            parts.append("*No measurement with this framework in this build.*\n")
+            continue
+        if described.get("unavailable"):
+            error = described["unavailable"]
+            parts.append(f"*Not available: {_escape_markdown(str(error.get('message')))}*\n")
+            continue
+        table = ["| Setting | Value |", "|---|---|"]
+        for key, value in described.items():
+            if isinstance(value, dict):
+                value = ", ".join(f"{k}: {v}" for k, v in value.items())
+            table.append(f"| {key} | {_cell(str(value))} |")
+        parts.append("\n".join(table) + "\n")
+    measurement = env["measurement"]
+    parts.append("## Measurement settings\n")
+    parts.append("\n".join([
+        "| Setting | Value |", "|---|---|",
+        *(f"| {k} | {v} |" for k, v in measurement.items()),
+        f"| noise threshold (IQR / median) | {env['noise_threshold']:g} |",
+        f"| significance level | {env['significance_level']:g} |",
+        f"| minimum speed-up to name a winner | {env['min_speedup']:g}× |",
+        f"| timeout per topic and framework | {env['timeout_s']:g} s |",
+        f"| worker memory limit | {env['memory_limit_mb']} MiB |",
+    ]) + "\n")
+    return "\n".join(parts)

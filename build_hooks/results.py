@@ -1,0 +1,232 @@
+"""From raw topic records to the published data (`results.json`): statistics, verdicts, parity.
+
+Everything derived (median, IQR, noise flag, GFLOP/s, the faster side) is computed here from the
+raw samples on every build, so a change of threshold never leaves a stale flag in the cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS, HARNESS_VERSION, stats
+from build_hooks.environment import now_iso
+from build_hooks.settings import Settings
+from build_hooks.topics import Topic
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class BuildResults:
+    """What a build knows after the run step: the topics and the results document."""
+
+    topics: list[Topic]
+    data: dict[str, Any]
+    ran: list[str]
+    """Names of the topics measured in this build (the rest came from the cache)."""
+
+    def topic(self, name: str) -> Topic | None:
+        return next((t for t in self.topics if t.name == name), None)
+
+    def entry(self, name: str) -> dict[str, Any]:
+        return next(t for t in self.data["topics"] if t["topic"] == name)
+
+    def rows(self, name: str) -> list[dict[str, Any]]:
+        return [row for row in self.data["results"] if row["topic"] == name]
+
+    def parity(self, name: str) -> dict[str, Any]:
+        return self.data["parity"][name]
+
+    def comparisons(self, name: str) -> list[dict[str, Any]]:
+        return [c for c in self.data["comparisons"] if c["topic"] == name]
+
+
+def derive_row(row: dict[str, Any], topic: Topic, settings: Settings) -> dict[str, Any]:
+    """The row with its statistics: median, quartiles, IQR, n, noise and completeness flags."""
+    samples = row.get("samples") or []
+    derived = dict(row)
+    derived.update(median_s=None, iqr_s=None, q25_s=None, q75_s=None, n=len(samples),
+                   noisy=None, incomplete=None, gflops=None)
+    if samples:
+        middle = stats.median(samples)
+        derived.update(
+            median_s=middle,
+            q25_s=stats.quantile(samples, 0.25),
+            q75_s=stats.quantile(samples, 0.75),
+            iqr_s=stats.iqr(samples),
+            noisy=stats.is_noisy(samples, settings.noise_threshold),
+        )
+        flop_count = topic.flop_count(row["size"])
+        if flop_count is not None and middle > 0:
+            derived["gflops"] = flop_count / middle / 1e9
+    if row.get("status") == "ok":
+        derived["incomplete"] = len(samples) < settings.measure.min_samples
+    return derived
+
+
+def compare_rows(topic: Topic, rows: list[dict[str, Any]], settings: Settings) -> list[dict]:
+    """One verdict per (variant, size) that both frameworks measured."""
+    by_key = {(r["framework"], r["variant"], r["size"]): r for r in rows}
+    verdicts = []
+    for variant in topic.variants:
+        for size in topic.sizes:
+            jax_row = by_key.get(("jax", variant.name, size))
+            torch_row = by_key.get(("pytorch", variant.name, size))
+            entry: dict[str, Any] = {"topic": topic.name, "variant": variant.name, "size": size}
+            if not (jax_row and torch_row and jax_row["samples"] and torch_row["samples"]):
+                entry.update(faster=None, ratio=None, p_value=None,
+                             reason="not measured on both sides")
+            else:
+                verdict = stats.compare("jax", jax_row["samples"], "pytorch",
+                                        torch_row["samples"], settings.significance_level,
+                                        settings.min_speedup)
+                entry.update(faster=verdict.faster, ratio=verdict.ratio,
+                             p_value=verdict.p_value, reason=verdict.reason)
+            verdicts.append(entry)
+    return verdicts
+
+
+def parity_summary(topic: Topic, checks: list[dict[str, Any]]) -> dict[str, Any]:
+    """One status for the topic from its per-(variant, size) checks."""
+    statuses = {check["status"] for check in checks}
+    if not topic.parity.compare:
+        status = "skipped"
+        message = f"Not compared: {topic.parity.reason}"
+    elif "mismatch" in statuses:
+        status = "mismatch"
+        bad = [c for c in checks if c["status"] == "mismatch"]
+        message = "; ".join(f"{c['variant']} at {topic.size_name}={c['size']}: {c['message']}"
+                            for c in bad)
+    elif statuses == {"match"}:
+        status = "match"
+        worst = max(checks, key=lambda c: c.get("max_abs_diff", 0.0))
+        arrays = sum(len(c.get("leaves", [])) for c in checks)
+        message = (f"JAX and PyTorch agree on all {arrays} output array(s) of {len(checks)} "
+                   f"(variant, size) pair(s) within rtol={topic.parity.rtol:g}, "
+                   f"atol={topic.parity.atol:g}; largest absolute difference "
+                   f"{worst.get('max_abs_diff', 0.0):.3g}")
+    elif "match" in statuses:
+        status = "partial"
+        missing = [c for c in checks if c["status"] != "match"]
+        message = (f"Outputs agree where both sides ran; not compared for "
+                   f"{len(missing)} of {len(checks)} (variant, size) pair(s): "
+                   f"{missing[0]['message']}")
+    elif statuses == {"nothing"}:
+        status = "nothing"
+        message = checks[0]["message"] if checks else "nothing to compare"
+    else:
+        status = "not_compared"
+        message = checks[0]["message"] if checks else "no outputs to compare"
+    return {"status": status, "message": message, "rtol": topic.parity.rtol,
+            "atol": topic.parity.atol, "checks": checks}
+
+
+def _row_environment(record: dict[str, Any], framework: str) -> dict[str, Any]:
+    return {
+        "machine": record.get("machine"),
+        "framework": record.get("frameworks", {}).get(framework),
+        "settings": record.get("settings"),
+        "harness_version": record.get("harness_version"),
+        "measured_at": record.get("measured_at"),
+    }
+
+
+def _joined(*parts: str) -> str:
+    return "".join(part if part.endswith("\n") or not part else part + "\n"
+                   for part in parts if part)
+
+
+def assemble(entries: list[tuple[Topic, dict[str, Any], str]], machine: dict[str, Any],
+             machine_name: str, settings: Settings) -> dict[str, Any]:
+    """The results.json document for the topics in `entries` (topic, record, "fresh"/"cache")."""
+    topics, results, parity, comparisons = [], [], {}, []
+    latest: dict[str, tuple[str, dict[str, Any]]] = {}
+    for topic, record, source in entries:
+        setups = {(s["framework"], s["size"]): s for s in record["setups"]}
+        rows = []
+        for row in record["rows"]:
+            setup = setups.get((row["framework"], row["size"]), {})
+            derived = derive_row(row, topic, settings)
+            derived["stdout"] = _joined(setup.get("stdout", ""), row.get("stdout", ""))
+            derived["stderr"] = _joined(setup.get("stderr", ""), row.get("stderr", ""))
+            derived["environment"] = _row_environment(record, row["framework"])
+            derived["measured_at"] = record["measured_at"]
+            rows.append(derived)
+        results.extend(rows)
+        comparisons.extend(compare_rows(topic, rows, settings))
+        parity[topic.name] = parity_summary(topic, record["parity_checks"])
+        topics.append({
+            "topic": topic.name, "title": topic.title, "question": topic.question,
+            "size_name": topic.size_name, "sizes": list(topic.sizes),
+            "display_size": topic.display_size, "headline_size": topic.headline_size,
+            "flops": topic.flops,
+            "variants": [{"name": v.name, "label": v.label, "compiled": v.compiled}
+                         for v in topic.variants],
+            "measured_at": record["measured_at"], "source": source,
+            "seconds": record.get("seconds"), "notes": record.get("notes", []),
+            "setups": record["setups"],
+        })
+        for framework, described in record.get("frameworks", {}).items():
+            if framework not in latest or record["measured_at"] > latest[framework][0]:
+                latest[framework] = (record["measured_at"], described)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "harness_version": HARNESS_VERSION,
+        "generated_at": now_iso(),
+        "machine_name": machine_name,
+        "environment": {
+            **machine,
+            "frameworks": {fw: latest[fw][1] for fw in FRAMEWORKS if fw in latest},
+            "measurement": settings.measure.as_dict(),
+            "noise_threshold": settings.noise_threshold,
+            "significance_level": settings.significance_level,
+            "min_speedup": settings.min_speedup,
+            "timeout_s": settings.timeout_s,
+            "memory_limit_mb": settings.memory_limit_mb,
+        },
+        "topics": topics,
+        "results": results,
+        "comparisons": comparisons,
+        "parity": parity,
+    }
+
+
+def problems(data: dict[str, Any], allow_missing_frameworks: bool) -> tuple[list[str], list[str]]:
+    """(warnings, infos) for the build log. Warnings make `mkdocs build --strict` fail."""
+    warnings: list[str] = []
+    infos: list[str] = []
+    seen_missing: set[str] = set()
+    seen_errors: set[tuple[Any, ...]] = set()
+    for row in data["results"]:
+        error = row.get("error")
+        where = (f"topic '{row['topic']}', {FRAMEWORK_LABELS[row['framework']]}, variant "
+                 f"'{row['variant']}', size {row['size']}")
+        if row["status"] == "not_run":
+            message = (error or {}).get("message", "not run")
+            if message in seen_missing:
+                continue
+            seen_missing.add(message)
+            target = infos if allow_missing_frameworks or "disabled" in message else warnings
+            target.append(f"{FRAMEWORK_LABELS[row['framework']]} {message}")
+        elif row["status"] != "ok" and error:
+            identity = (row["topic"], row["framework"], error.get("type"), error.get("message"),
+                        error.get("file"), error.get("line"))
+            if identity in seen_errors:
+                continue  # a setup error repeats in every variant row; report it once
+            seen_errors.add(identity)
+            location = f"{error['file']}:{error['line']}: " if error.get("file") else ""
+            trace = error.get("traceback") or ""
+            indented = "\n".join("    " + line for line in trace.splitlines())
+            warnings.append(f"{location}{error['type']}: {error['message']} ({where})"
+                            + (f"\n{indented}" if indented else ""))
+        elif row["status"] == "ok":
+            if row.get("incomplete"):
+                infos.append(f"{where}: only {row['n']} sample(s) within the time budget")
+            if row.get("noisy"):
+                infos.append(f"{where}: noisy (IQR/median above the threshold)")
+    for name, summary in data["parity"].items():
+        if summary["status"] == "mismatch":
+            warnings.append(f"topic '{name}': JAX and PyTorch outputs differ: "
+                            f"{summary['message']}")
+    return warnings, infos

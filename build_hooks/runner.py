@@ -1,0 +1,290 @@
+"""Run topics in the workers, alternating the frameworks, and collect raw results.
+
+For each size of a topic: both workers prepare (setup, first calls, calibration), then the
+steady-state blocks are taken in rounds, JAX then PyTorch then PyTorch then JAX, so that drift
+on the machine (another process, thermal state) hits both sides alike. Only one request is in
+flight at any time: measurements never overlap. Each framework has `timeout_s` per topic.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS
+from build_hooks.capture import read_capture
+from build_hooks.settings import Settings
+from build_hooks.topics import Topic
+from build_hooks.workers import WorkerFailure, WorkerProcess, worker_environment
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class TopicRun:
+    """Raw results of one topic, as stored in the cache (statistics are derived later)."""
+
+    topic: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    setups: list[dict[str, Any]] = field(default_factory=list)
+    parity_checks: list[dict[str, Any]] = field(default_factory=list)
+    environments: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class WorkerPool:
+    """The build's workers, one per framework, started lazily and restarted after a failure."""
+
+    def __init__(self, settings: Settings, run_dir: Path, progress: Progress):
+        self.settings = settings
+        self.run_dir = run_dir
+        self.progress = progress
+        env = worker_environment(run_dir)
+        self.workers = {fw: WorkerProcess(fw, run_dir, settings.memory_limit_mb, env)
+                        for fw in settings.frameworks}
+
+    def get(self, framework: str) -> WorkerProcess:
+        worker = self.workers[framework]
+        if not worker.alive and worker.unavailable is None:
+            label = FRAMEWORK_LABELS[framework]
+            again = " again" if worker.starts else ""
+            self.progress(f"Starting the {label} worker{again} (imports {framework} once)")
+            try:
+                worker.start(timeout=self.settings.timeout_s)
+            except WorkerFailure as failure:
+                worker.unavailable = {"type": "WorkerFailure",
+                                      "message": f"the {label} worker failed to start: "
+                                                 f"{failure.message}"}
+        return worker
+
+    def close(self) -> None:
+        for worker in self.workers.values():
+            worker.stop()
+
+    def kill(self) -> None:
+        for worker in self.workers.values():
+            worker.kill()
+
+
+def _row(topic: Topic, framework: str, variant: str, size: int, status: str,
+         **fields: Any) -> dict[str, Any]:
+    row = {"topic": topic.name, "framework": framework, "variant": variant, "size": size,
+           "status": status, "first_call_s": None, "samples": [], "number": None,
+           "stdout": "", "stderr": "", "error": None, "measure_s": 0.0}
+    row.update(fields)
+    return row
+
+
+class TopicRunner:
+    def __init__(self, pool: WorkerPool, settings: Settings, progress: Progress):
+        self.pool = pool
+        self.settings = settings
+        self.progress = progress
+
+    def run(self, topic: Topic, position: str) -> TopicRun:
+        started = time.monotonic()
+        result = TopicRun(topic.name)
+        spent = dict.fromkeys(FRAMEWORKS, 0.0)
+        # framework -> the status its remaining rows get, once it has failed in this topic
+        failed: dict[str, dict[str, Any]] = {
+            fw: {"status": "not_run", "error": {
+                "type": "Disabled", "message": "not run: disabled by extra.comparison."
+                "frameworks in mkdocs.yml", "traceback": "", "file": None, "line": None}}
+            for fw in FRAMEWORKS if fw not in self.settings.frameworks}
+        topic_dir = self.pool.run_dir / topic.name
+        topic_dir.mkdir(exist_ok=True)
+        for size_index, size in enumerate(topic.sizes):
+            order = list(FRAMEWORKS)
+            if size_index % 2:
+                order.reverse()
+            prepared: dict[str, dict[str, Any]] = {}
+            for framework in order:
+                where = f"{topic.name} ({position}) · {FRAMEWORK_LABELS[framework]} · " \
+                        f"{topic.size_name}={size}"
+                outcome = self._prepare(topic, framework, size, topic_dir, spent, failed,
+                                        result, where)
+                if outcome is not None:
+                    prepared[framework] = outcome
+            samples = self._measure_rounds(topic, size, prepared, spent, failed, result,
+                                           position)
+            for framework, outcome in prepared.items():
+                self._finish(topic, framework, size, outcome, samples, failed, result, spent)
+            self._check_parity(topic, size, prepared, failed, result)
+        for framework, worker in self.pool.workers.items():
+            if worker.environment is not None:
+                result.environments[framework] = worker.environment
+        result.seconds = time.monotonic() - started
+        return result
+
+    def _request(self, framework: str, message: dict[str, Any], spent: dict[str, float],
+                 failed: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+        """One request within the framework's remaining time; None once the framework failed."""
+        if framework in failed:
+            return None
+        worker = self.pool.get(framework)
+        if worker.unavailable is not None:
+            failed[framework] = {"status": "not_run", "error": {
+                **worker.unavailable,
+                "message": f"not run: {worker.unavailable.get('message')}"}}
+            return None
+        remaining = self.settings.timeout_s - spent[framework]
+        started = time.monotonic()
+        try:
+            return worker.request(message, timeout=remaining)
+        except WorkerFailure as failure:
+            if failure.kind == "timeout":
+                message_text = f"timed out: killed after {self.settings.timeout_s:g} s " \
+                               "(the per-topic timeout, extra.comparison.timeout)"
+            else:
+                message_text = f"crashed: {failure.message}"
+            failed[framework] = {"status": failure.kind, "error": {
+                "type": "Timeout" if failure.kind == "timeout" else "WorkerCrash",
+                "message": message_text, "traceback": "", "file": None, "line": None}}
+            return None
+        finally:
+            spent[framework] += time.monotonic() - started
+
+    def _prepare(self, topic: Topic, framework: str, size: int, topic_dir: Path,
+                 spent: dict[str, float], failed: dict[str, dict[str, Any]], result: TopicRun,
+                 where: str) -> dict[str, Any] | None:
+        prefix = topic_dir / f"{framework}-{size}"
+        self.progress(f"Running {where}: setup, first calls, calibration")
+        message = {
+            "op": "prepare", "topic": topic.name, "size": size,
+            "inputs_path": str(topic.inputs.path), "side_path": str(topic.sides[framework].path),
+            "variants": [v.name for v in topic.variants], "capture_prefix": str(prefix),
+            "measure": self.settings.measure.as_dict(),
+        }
+        started = time.monotonic()
+        response = self._request(framework, message, spent, failed)
+        limit = self.settings.output_limit_bytes
+        setup_out = read_capture(Path(f"{prefix}.setup.stdout"), limit)
+        setup_err = read_capture(Path(f"{prefix}.setup.stderr"), limit)
+        setup = {"framework": framework, "size": size, "stdout": setup_out, "stderr": setup_err,
+                 "status": "ok", "error": None, "inputs_digest": None}
+        result.setups.append(setup)
+        if response is None:
+            setup.update(failed[framework])
+            for variant in topic.variants:
+                vprefix = f"{prefix}.{variant.name}"
+                result.rows.append(_row(
+                    topic, framework, variant.name, size, **failed[framework],
+                    stdout=read_capture(Path(f"{vprefix}.stdout"), limit),
+                    stderr=read_capture(Path(f"{vprefix}.stderr"), limit)))
+            return None
+        setup.update(status=response["setup"]["status"], error=response["setup"].get("error"),
+                     inputs_digest=response["setup"].get("inputs_digest"))
+        if setup["status"] != "ok":
+            for variant in topic.variants:
+                result.rows.append(_row(topic, framework, variant.name, size, "error",
+                                        error=setup["error"], phase="setup"))
+            return None
+        response["prefix"] = str(prefix)
+        response["prepare_s"] = time.monotonic() - started
+        return response
+
+    def _measure_rounds(self, topic: Topic, size: int, prepared: dict[str, dict[str, Any]],
+                        spent: dict[str, float], failed: dict[str, dict[str, Any]],
+                        result: TopicRun, position: str) -> dict[tuple[str, str], list[float]]:
+        settings = self.settings.measure
+        samples: dict[tuple[str, str], list[float]] = {}
+        used: dict[tuple[str, str], float] = {}
+        per_round = math.ceil(settings.blocks / settings.rounds)
+        order = [fw for fw in self.settings.frameworks if fw in prepared]
+        for round_index in range(settings.rounds):
+            round_order = order if round_index % 2 == 0 else order[::-1]
+            self.progress(f"Measuring {topic.name} ({position}) · {topic.size_name}={size}: "
+                          f"round {round_index + 1}/{settings.rounds}")
+            for framework in round_order:
+                for variant, info in prepared[framework]["variants"].items():
+                    if info["status"] != "ok":
+                        continue
+                    key = (framework, variant)
+                    have = samples.setdefault(key, [])
+                    budget = settings.max_time_s - used.get(key, 0.0)
+                    count = min(per_round, settings.blocks - len(have))
+                    block_s = info["estimate_s"] * info["number"]
+                    if block_s > 0:
+                        count = min(count, max(1, int(budget / block_s)))
+                    if count <= 0 or budget <= 0:
+                        continue
+                    response = self._request(framework, {
+                        "op": "measure", "variant": variant, "number": info["number"],
+                        "blocks": count}, spent, failed)
+                    if response is None:
+                        break
+                    if response["status"] != "ok":
+                        info.update(status="error", error=response["error"])
+                        continue
+                    have.extend(response["samples"])
+                    used[key] = used.get(key, 0.0) + response["seconds"]
+        for key, seconds in used.items():
+            prepared[key[0]]["variants"][key[1]]["measure_s"] = seconds
+        return samples
+
+    def _finish(self, topic: Topic, framework: str, size: int, outcome: dict[str, Any],
+                samples: dict[tuple[str, str], list[float]], failed: dict[str, dict[str, Any]],
+                result: TopicRun, spent: dict[str, float]) -> None:
+        prefix = outcome["prefix"]
+        limit = self.settings.output_limit_bytes
+        for variant in topic.variants:
+            info = outcome["variants"][variant.name]
+            fields = {
+                "stdout": read_capture(Path(f"{prefix}.{variant.name}.stdout"), limit),
+                "stderr": read_capture(Path(f"{prefix}.{variant.name}.stderr"), limit),
+                "first_call_s": info.get("first_call_s"),
+                "number": info.get("number"),
+                "samples": samples.get((framework, variant.name), []),
+                "blockable": info.get("blockable"),
+                "calibration_capped": info.get("calibration_capped"),
+                "measure_s": outcome["prepare_s"] / len(topic.variants) +
+                info.get("measure_s", 0.0),
+            }
+            status = info["status"]
+            if framework in failed and status == "ok":
+                status, fields["error"] = failed[framework]["status"], failed[framework]["error"]
+            elif status != "ok":
+                fields["error"] = info["error"]
+            result.rows.append(_row(topic, framework, variant.name, size, status, **fields))
+        if framework not in failed:
+            response = self._request(framework, {"op": "release"}, spent, failed)
+            if response and response.get("restored"):
+                names = ", ".join(response["restored"])
+                result.notes.append(f"{FRAMEWORK_LABELS[framework]} at {topic.size_name}="
+                                    f"{size} changed global state ({names}); the harness "
+                                    "restored it before the next topic")
+
+    def _check_parity(self, topic: Topic, size: int, prepared: dict[str, dict[str, Any]],
+                      failed: dict[str, dict[str, Any]], result: TopicRun) -> None:
+        from build_hooks.parity import compare_outputs
+
+        setups = {s["framework"]: s for s in result.setups if s["size"] == size}
+        digests = {fw: s.get("inputs_digest") for fw, s in setups.items()}
+        for variant in topic.variants:
+            check: dict[str, Any] = {"variant": variant.name, "size": size}
+            sides = {fw: prepared.get(fw, {}).get("variants", {}).get(variant.name)
+                     for fw in ("jax", "pytorch")}
+            if not topic.parity.compare:
+                check.update(status="skipped", message=topic.parity.reason)
+            elif any(info is None or info.get("leaves") is None for info in sides.values()):
+                check.update(status="not_compared",
+                             message="one side did not produce a result")
+            elif digests.get("jax") != digests.get("pytorch"):
+                check.update(status="mismatch",
+                             message="the two sides received different inputs (inputs digest "
+                                     "differs): make_inputs() must be deterministic")
+            else:
+                jax_info, torch_info = sides["jax"], sides["pytorch"]
+                assert jax_info is not None and torch_info is not None
+                check.update(compare_outputs(
+                    topic.parity,
+                    jax_info["leaves"], Path(f"{prepared['jax']['prefix']}.{variant.name}.npz"),
+                    torch_info["leaves"],
+                    Path(f"{prepared['pytorch']['prefix']}.{variant.name}.npz")))
+            result.parity_checks.append(check)
+

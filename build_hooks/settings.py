@@ -1,0 +1,191 @@
+"""The project's own settings: `extra.comparison` in mkdocs.yml, validated by MkDocs.
+
+Environment variables override the file for CI: COMPARISON_REFRESH=1 re-runs every topic,
+COMPARISON_QUICK=1 takes short measurements (for tests and drafts, never for published numbers).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config import base
+from mkdocs.config import config_options as opt
+from mkdocs.exceptions import ConfigurationError
+
+from build_hooks import FRAMEWORKS
+
+SETTINGS_KEY = "comparison"
+
+
+@dataclass(frozen=True)
+class MeasureSettings:
+    """How steady-state time is sampled; sent to the workers and part of every cache key."""
+
+    min_block_s: float = 0.05
+    """A timed block repeats the call until it lasts at least this long (autorange)."""
+    blocks: int = 10
+    """Blocks to take per (topic, framework, variant, size); each gives one per-call sample."""
+    rounds: int = 5
+    """The blocks are split into rounds that alternate between the frameworks."""
+    max_time_s: float = 10.0
+    """Budget for the steady-state blocks of one (topic, framework, variant, size)."""
+    min_samples: int = 5
+    """Fewer samples than this within the budget is reported as an incomplete measurement."""
+    quick: bool = False
+    """Quick mode: the numbers are for tests and drafts, and the pages say so."""
+
+    @classmethod
+    def quick_mode(cls) -> MeasureSettings:
+        return cls(min_block_s=0.002, blocks=4, rounds=2, max_time_s=1.0, min_samples=2, quick=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a build needs to know, resolved to absolute paths."""
+
+    project_dir: Path
+    snippets_dir: Path
+    cache_dir: Path
+    frameworks: tuple[str, ...] = FRAMEWORKS
+    timeout_s: float = 900.0
+    """Per topic and framework: a worker still busy after this long is killed."""
+    memory_limit_mb: int = 8192
+    """Address-space cap (RLIMIT_AS) of CPU workers; 0 means none. Not applied with CUDA."""
+    output_limit_bytes: int = 64 * 1024
+    """Printed output kept per block; the rest is cut with a note saying how much."""
+    allow_missing_frameworks: bool = False
+    """When false, a framework that cannot be imported is a warning (so --strict fails)."""
+    refresh: bool = False
+    measure: MeasureSettings = field(default_factory=MeasureSettings)
+    noise_threshold: float = 0.10
+    """A result whose IQR exceeds this fraction of its median is flagged as noisy."""
+    significance_level: float = 0.05
+    min_speedup: float = 1.05
+    """A framework is called faster only when significant and at least this factor ahead."""
+
+    def cache_key_fields(self) -> dict[str, Any]:
+        """The settings that can change a measured number (the rest only change rendering)."""
+        return {
+            "measure": self.measure.as_dict(),
+            "timeout_s": self.timeout_s,
+            "memory_limit_mb": self.memory_limit_mb,
+            "output_limit_bytes": self.output_limit_bytes,
+        }
+
+
+class _MeasureConfig(base.Config):
+    min_block_s = opt.Type((int, float), default=MeasureSettings.min_block_s)
+    blocks = opt.Type(int, default=MeasureSettings.blocks)
+    rounds = opt.Type(int, default=MeasureSettings.rounds)
+    max_time_s = opt.Type((int, float), default=MeasureSettings.max_time_s)
+    min_samples = opt.Type(int, default=MeasureSettings.min_samples)
+
+
+class ComparisonConfig(base.Config):
+    """Schema of `extra.comparison` in mkdocs.yml."""
+
+    snippets_dir = opt.Type(str, default="snippets")
+    cache_dir = opt.Type(str, default=".cache/comparison")
+    frameworks = opt.ListOfItems(opt.Choice(FRAMEWORKS), default=list(FRAMEWORKS))
+    timeout = opt.Type((int, float), default=Settings.timeout_s)
+    memory_limit_mb = opt.Type(int, default=Settings.memory_limit_mb)
+    output_limit_bytes = opt.Type(int, default=Settings.output_limit_bytes)
+    allow_missing_frameworks = opt.Type(bool, default=False)
+    refresh = opt.Type(bool, default=False)
+    quick = opt.Type(bool, default=False)
+    measure = opt.SubConfig(_MeasureConfig)
+    noise_threshold = opt.Type(float, default=Settings.noise_threshold)
+    significance_level = opt.Type(float, default=Settings.significance_level)
+    min_speedup = opt.Type(float, default=Settings.min_speedup)
+
+
+def _env_flag(name: str) -> bool | None:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return None
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def load_settings(extra: dict[str, Any] | None, config_file: str | os.PathLike[str]) -> Settings:
+    """Validate `extra.comparison` of the config file and apply environment overrides.
+
+    Raises ConfigurationError listing every problem, each with the fix.
+    """
+    raw = (extra or {}).get(SETTINGS_KEY) or {}
+    where = f"{config_file}: extra.{SETTINGS_KEY}"
+    if not isinstance(raw, dict):
+        raise ConfigurationError(f"{where} must be a mapping of settings, not {type(raw).__name__}")
+    schema = ComparisonConfig(config_file_path=str(config_file))
+    schema.load_dict(raw)
+    failed, warnings = schema.validate()
+    problems = [f"{where}.{key}: {error}" for key, error in failed]
+    problems += [
+        f"{where}.{key}: {message} (remove it, or check the spelling against the README)"
+        for key, message in warnings
+    ]
+    problems += _range_problems(schema, where)
+    if problems:
+        raise ConfigurationError("Invalid settings:\n  " + "\n  ".join(problems))
+
+    project_dir = Path(config_file).resolve().parent
+    quick = _env_flag("COMPARISON_QUICK")
+    refresh = _env_flag("COMPARISON_REFRESH")
+    quick = schema.quick if quick is None else quick
+    if quick:
+        measure = MeasureSettings.quick_mode()
+    else:
+        measure = MeasureSettings(
+            min_block_s=float(schema.measure.min_block_s),
+            blocks=schema.measure.blocks,
+            rounds=schema.measure.rounds,
+            max_time_s=float(schema.measure.max_time_s),
+            min_samples=schema.measure.min_samples,
+        )
+    return Settings(
+        project_dir=project_dir,
+        snippets_dir=(project_dir / schema.snippets_dir).resolve(),
+        cache_dir=(project_dir / schema.cache_dir).resolve(),
+        frameworks=tuple(schema.frameworks),
+        timeout_s=float(schema.timeout),
+        memory_limit_mb=schema.memory_limit_mb,
+        output_limit_bytes=schema.output_limit_bytes,
+        allow_missing_frameworks=schema.allow_missing_frameworks,
+        refresh=schema.refresh if refresh is None else refresh,
+        measure=measure,
+        noise_threshold=schema.noise_threshold,
+        significance_level=schema.significance_level,
+        min_speedup=schema.min_speedup,
+    )
+
+
+def _range_problems(schema: ComparisonConfig, where: str) -> list[str]:
+    problems = []
+    checks = [
+        ("timeout", schema.timeout > 0, "a number of seconds above 0"),
+        ("memory_limit_mb", schema.memory_limit_mb >= 0, "0 (no limit) or a size in MiB"),
+        ("output_limit_bytes", schema.output_limit_bytes >= 1024, "at least 1024"),
+        ("frameworks", len(schema.frameworks) > 0, "a list naming jax, pytorch or both"),
+        ("min_speedup", schema.min_speedup >= 1.0, "a factor of 1.0 or more, e.g. 1.05"),
+        ("significance_level", 0 < schema.significance_level < 1, "a probability, e.g. 0.05"),
+        ("noise_threshold", schema.noise_threshold > 0, "a fraction above 0, e.g. 0.1"),
+    ]
+    if schema.measure is not None:
+        measure = schema.measure
+        checks += [
+            ("measure.min_block_s", measure.min_block_s > 0, "seconds above 0, e.g. 0.05"),
+            ("measure.blocks", measure.blocks >= 1, "a count of 1 or more, e.g. 10"),
+            ("measure.rounds", 1 <= measure.rounds <= measure.blocks, "between 1 and blocks"),
+            ("measure.max_time_s", measure.max_time_s > 0, "seconds above 0, e.g. 10"),
+            ("measure.min_samples", measure.min_samples >= 1, "a count of 1 or more"),
+        ]
+    for key, ok, expected in checks:
+        if not ok:
+            problems.append(f"{where}.{key}: out of range; set it to {expected}")
+    return problems

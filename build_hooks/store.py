@@ -1,0 +1,105 @@
+"""The result cache: one versioned JSON record per topic, written atomically, under a lock.
+
+A record is reused only when its key matches: the key covers the topic's sources and metadata,
+the harness version, the record schema, the framework versions and machine (the fingerprint),
+and the measurement settings. A record that is missing, unreadable, of another schema or for
+another key simply means "run it again"; the reason is returned for the log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from build_hooks import HARNESS_VERSION
+from build_hooks.settings import Settings
+from build_hooks.topics import Topic
+
+RECORD_FORMAT = "jax-vs-pytorch/topic-record"
+RECORD_SCHEMA = 1
+
+
+def cache_key(topic: Topic, settings: Settings, machine_fingerprint: dict[str, Any]) -> str:
+    payload = {
+        "harness_version": HARNESS_VERSION,
+        "record_schema": RECORD_SCHEMA,
+        "sources": topic.sources_digest,
+        "settings": settings.cache_key_fields(),
+        "frameworks": list(settings.frameworks),
+        "machine": machine_fingerprint,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, then rename: readers see old or new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+class ResultStore:
+    def __init__(self, cache_dir: Path):
+        self.cache_dir = cache_dir
+
+    def path(self, topic: str) -> Path:
+        return self.cache_dir / f"{topic}.json"
+
+    def load(self, topic: str, key: str) -> tuple[dict[str, Any] | None, str]:
+        """The stored record for this key, or None and why it cannot be used."""
+        path = self.path(topic)
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None, "not measured yet"
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            return None, f"cache file {path} is unreadable ({error}); measuring again"
+        if not isinstance(record, dict) or record.get("format") != RECORD_FORMAT:
+            return None, f"cache file {path} is not a topic record; measuring again"
+        if record.get("schema_version") != RECORD_SCHEMA:
+            return None, (f"cache file {path} has schema {record.get('schema_version')}, this "
+                          f"harness writes {RECORD_SCHEMA}; measuring again")
+        if record.get("key") != key:
+            return None, "sources, versions, machine or settings changed since it was measured"
+        required = ("topic", "rows", "setups", "parity_checks", "measured_at")
+        if any(name not in record for name in required):
+            return None, f"cache file {path} is incomplete; measuring again"
+        return record, "cached"
+
+    def save(self, record: dict[str, Any]) -> None:
+        record = {"format": RECORD_FORMAT, "schema_version": RECORD_SCHEMA, **record}
+        write_atomically(self.path(record["topic"]), json.dumps(record, indent=1))
+
+    @contextlib.contextmanager
+    def lock(self, on_wait: Callable[[], None]) -> Iterator[None]:
+        """Hold the cache's lock: two builds at once measure one after the other."""
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.cache_dir / ".lock", "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as error:
+                if error.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                on_wait()
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,414 @@
+"""Discover comparison topics in `snippets/<topic>/` and validate them without running them.
+
+A topic folder holds:
+
+- `topic.toml`: title, the question it answers, sizes, variants, parity tolerance, optional FLOPs;
+- `inputs.py`: `make_inputs(size)` returns a dict of NumPy arrays, made from a fixed seed, that
+  both sides receive;
+- `pytorch.py` and `jax.py`: `setup(inputs, device)` turns the arrays into the framework's own
+  on the device and returns the arguments of the timed functions; then one function per variant
+  (for example `eager` and `compiled = jax.jit(eager)`); optionally `show(result)` prints it.
+
+Every problem in every topic is collected and raised as one `TopicError`.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from build_hooks import FRAMEWORKS
+
+TOPIC_FILE = "topic.toml"
+INPUTS_FILE = "inputs.py"
+SIDE_FILES = {"pytorch": "pytorch.py", "jax": "jax.py"}
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+RESERVED_NAMES = {"setup", "show", "make_inputs"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}. Fix: {self.fix}"
+
+
+class TopicError(Exception):
+    """Every problem found in the snippets folder, in one error."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"{len(problems)} problem(s) in the comparison topics:\n{lines}")
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    """The function of that name in both side files is the timed work."""
+    label: str
+    compiled: bool = False
+    """True when the first call traces and compiles (jax.jit, torch.compile)."""
+
+
+@dataclass(frozen=True)
+class Parity:
+    compare: bool = True
+    rtol: float = 1e-5
+    atol: float = 1e-6
+    reason: str = ""
+    """Why the outputs are not compared, when `compare` is false."""
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    text: str
+
+    @property
+    def relative(self) -> str:
+        """Path shown to readers: `snippets/<topic>/<file>`."""
+        return f"{self.path.parent.parent.name}/{self.path.parent.name}/{self.path.name}"
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    directory: Path
+    title: str
+    question: str
+    sizes: tuple[int, ...]
+    size_name: str
+    variants: tuple[Variant, ...]
+    parity: Parity
+    metadata: SourceFile
+    inputs: SourceFile
+    sides: dict[str, SourceFile]
+    display_size: int
+    headline_size: int
+    flops: str | None = None
+    order: int = 1000
+    summary: str = ""
+    sources_digest: str = field(default="", compare=False)
+
+    def flop_count(self, size: int) -> float | None:
+        """Floating-point operations of one call at `size`, when the topic declares them."""
+        if self.flops is None:
+            return None
+        return evaluate_size_expression(self.flops, self.size_name, size)
+
+    def variant(self, name: str) -> Variant:
+        return next(v for v in self.variants if v.name == name)
+
+
+_TOP_KEYS = {
+    "title": str,
+    "question": str,
+    "summary": str,
+    "sizes": list,
+    "size_name": str,
+    "display_size": int,
+    "headline_size": int,
+    "flops": str,
+    "order": int,
+    "variants": list,
+    "parity": dict,
+}
+_VARIANT_KEYS = {"name": str, "label": str, "compiled": bool}
+_PARITY_KEYS = {"compare": bool, "rtol": (int, float), "atol": (int, float), "reason": str}
+
+
+def discover_topics(snippets_dir: Path) -> list[Topic]:
+    """Every topic under `snippets_dir`, sorted by `order` then name; raises TopicError."""
+    if not snippets_dir.is_dir():
+        raise TopicError(
+            [Problem(snippets_dir, "the snippets folder does not exist",
+                     "create it, or set extra.comparison.snippets_dir in mkdocs.yml")]
+        )
+    problems: list[Problem] = []
+    topics: list[Topic] = []
+    for directory in sorted(p for p in snippets_dir.iterdir() if p.is_dir()):
+        if directory.name.startswith((".", "_")):
+            continue
+        topic = _load_topic(directory, problems)
+        if topic is not None:
+            topics.append(topic)
+    if problems:
+        raise TopicError(problems)
+    return sorted(topics, key=lambda t: (t.order, t.name))
+
+
+def _read_text(path: Path, problems: list[Problem], fix: str) -> str | None:
+    if not path.is_file():
+        problems.append(Problem(path, "file is missing", fix))
+        return None
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        problems.append(Problem(path, f"not valid UTF-8 ({error.reason} at byte {error.start})",
+                                "save the file as UTF-8"))
+    except OSError as error:
+        problems.append(Problem(path, f"cannot be read ({error.strerror})", "check permissions"))
+    return None
+
+
+def _load_topic(directory: Path, problems: list[Problem]) -> Topic | None:
+    before = len(problems)
+    if not NAME_PATTERN.match(directory.name):
+        problems.append(Problem(directory, "topic folder name is not a lowercase identifier",
+                                "rename it to letters, digits and underscores, e.g. matmul_sweep"))
+    metadata_path = directory / TOPIC_FILE
+    metadata_text = _read_text(metadata_path, problems,
+                               "add topic.toml with title, question, sizes and variants")
+    metadata = _parse_metadata(metadata_path, metadata_text, problems) if metadata_text else None
+
+    inputs_path = directory / INPUTS_FILE
+    inputs_text = _read_text(inputs_path, problems,
+                             "add inputs.py defining make_inputs(size) -> dict of NumPy arrays")
+    if inputs_text is not None:
+        _check_python(inputs_path, inputs_text, {"make_inputs": 1}, problems)
+
+    sides: dict[str, SourceFile] = {}
+    variant_names = [v.name for v in metadata["variants"]] if metadata else []
+    for framework in FRAMEWORKS:
+        path = directory / SIDE_FILES[framework]
+        text = _read_text(path, problems, f"add {SIDE_FILES[framework]} with setup(inputs, "
+                          "device) and one function per variant")
+        if text is None:
+            continue
+        required: dict[str, int | None] = {"setup": 2}
+        required.update({name: None for name in variant_names})
+        _check_python(path, text, required, problems)
+        sides[framework] = SourceFile(path, text)
+
+    if len(problems) > before or metadata is None or inputs_text is None:
+        return None
+    digest = hashlib.sha256()
+    for source in (metadata_text, inputs_text, sides["jax"].text, sides["pytorch"].text):
+        digest.update(hashlib.sha256(source.encode()).digest())
+    return Topic(
+        name=directory.name,
+        directory=directory,
+        metadata=SourceFile(metadata_path, metadata_text),
+        inputs=SourceFile(inputs_path, inputs_text),
+        sides=sides,
+        sources_digest=digest.hexdigest(),
+        **metadata,
+    )
+
+
+def _parse_metadata(path: Path, text: str, problems: list[Problem]) -> dict[str, Any] | None:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        problems.append(Problem(path, f"is not valid TOML ({error})", "fix the TOML syntax"))
+        return None
+    before = len(problems)
+    _check_keys(path, data, _TOP_KEYS, "", problems)
+    for key in ("title", "question", "sizes", "variants"):
+        if key not in data:
+            problems.append(Problem(path, f"required key '{key}' is missing", _KEY_HELP[key]))
+
+    sizes = data.get("sizes")
+    if isinstance(sizes, list):
+        if not sizes:
+            problems.append(Problem(path, "'sizes' is empty", "list at least one size, e.g. [64]"))
+        elif not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes):
+            problems.append(Problem(path, "'sizes' must hold positive integers",
+                                    "write sizes = [128, 256, 512]"))
+        elif len(set(sizes)) != len(sizes):
+            problems.append(Problem(path, "'sizes' repeats a size", "list each size once"))
+
+    variants = _parse_variants(path, data.get("variants"), problems)
+    parity = _parse_parity(path, data.get("parity", {}), problems)
+    size_name = data.get("size_name", "n")
+    if isinstance(size_name, str) and not size_name.isidentifier():
+        problems.append(Problem(path, f"'size_name' {size_name!r} is not an identifier",
+                                "use a short name such as n or batch"))
+    flops = data.get("flops")
+    if isinstance(flops, str) and isinstance(size_name, str) and size_name.isidentifier():
+        try:
+            evaluate_size_expression(flops, size_name, 1)
+        except ValueError as error:
+            problems.append(Problem(path, f"'flops' {flops!r}: {error}",
+                                    f"write an arithmetic expression in {size_name}, "
+                                    f"e.g. \"2 * {size_name}**3\""))
+    if len(problems) > before:
+        return None
+
+    for key in ("display_size", "headline_size"):
+        if key in data and data[key] not in sizes:
+            problems.append(Problem(path, f"'{key}' {data[key]} is not one of the sizes",
+                                    f"pick one of {sizes}"))
+    if len(problems) > before:
+        return None
+    return {
+        "title": data["title"],
+        "question": data["question"],
+        "summary": data.get("summary", ""),
+        "sizes": tuple(sizes),
+        "size_name": size_name,
+        "display_size": data.get("display_size", sizes[0]),
+        "headline_size": data.get("headline_size", max(sizes)),
+        "flops": flops,
+        "order": data.get("order", 1000),
+        "variants": variants,
+        "parity": parity,
+    }
+
+
+_KEY_HELP = {
+    "title": 'add title = "Eager versus compiled"',
+    "question": 'add question = "What does compiling buy?"',
+    "sizes": "add sizes = [1024] (the sizes passed to make_inputs)",
+    "variants": 'add a [[variants]] table with name = "eager" and label = "Eager"',
+}
+
+
+def _check_keys(path: Path, data: dict[str, Any], schema: dict[str, Any], prefix: str,
+                problems: list[Problem]) -> None:
+    for key, value in data.items():
+        if key not in schema:
+            known = ", ".join(sorted(schema))
+            problems.append(Problem(path, f"unknown key '{prefix}{key}'",
+                                    f"remove it or use one of: {known}"))
+        elif not isinstance(value, schema[key]) or isinstance(value, bool) != (
+            schema[key] is bool
+        ):
+            expected = schema[key].__name__ if isinstance(schema[key], type) else "number"
+            problems.append(Problem(path, f"'{prefix}{key}' should be of type {expected}, "
+                                    f"not {type(value).__name__}",
+                                    f"write {prefix}{key} as a {expected}"))
+
+
+def _parse_variants(path: Path, raw: Any, problems: list[Problem]) -> tuple[Variant, ...]:
+    if not isinstance(raw, list):
+        return ()
+    if not raw:
+        problems.append(Problem(path, "'variants' is empty", _KEY_HELP["variants"]))
+    variants = []
+    for index, entry in enumerate(raw):
+        where = f"variants[{index}]."
+        if not isinstance(entry, dict):
+            problems.append(Problem(path, f"variants[{index}] is not a table",
+                                    "write each variant as a [[variants]] table"))
+            continue
+        before = len(problems)
+        _check_keys(path, entry, _VARIANT_KEYS, where, problems)
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.isidentifier() or name in RESERVED_NAMES:
+            problems.append(Problem(path, f"{where}name {name!r} is not a usable function name",
+                                    "name the variant after its function, e.g. eager, "
+                                    "avoiding setup, show and make_inputs"))
+        if len(problems) == before:
+            variants.append(Variant(name=name, label=entry.get("label", name),
+                                    compiled=entry.get("compiled", False)))
+    names = [v.name for v in variants]
+    for name in {n for n in names if names.count(n) > 1}:
+        problems.append(Problem(path, f"variant '{name}' is declared twice", "remove one"))
+    return tuple(variants)
+
+
+def _parse_parity(path: Path, raw: Any, problems: list[Problem]) -> Parity:
+    if not isinstance(raw, dict):
+        return Parity()
+    _check_keys(path, raw, _PARITY_KEYS, "parity.", problems)
+    parity = Parity(
+        compare=raw.get("compare", True),
+        rtol=float(raw.get("rtol", Parity.rtol)),
+        atol=float(raw.get("atol", Parity.atol)),
+        reason=raw.get("reason", ""),
+    )
+    if parity.rtol < 0 or parity.atol < 0:
+        problems.append(Problem(path, "parity tolerances must not be negative",
+                                "set parity.rtol and parity.atol to 0 or more"))
+    if not parity.compare and not parity.reason.strip():
+        problems.append(Problem(path, "parity.compare is false without a reason",
+                                'add parity.reason = "why the outputs cannot be compared"'))
+    return parity
+
+
+def _module_names(tree: ast.Module) -> dict[str, int | None]:
+    """Top-level names of a module; for functions, their count of positional parameters."""
+    names: dict[str, int | None] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            positional = len(node.args.posonlyargs) + len(node.args.args)
+            names[node.name] = -1 if node.args.vararg else positional
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    names[target.id] = None
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names[node.target.id] = None
+    return names
+
+
+def _check_python(path: Path, text: str, required: dict[str, int | None],
+                  problems: list[Problem]) -> None:
+    try:
+        tree = ast.parse(text, filename=str(path))
+    except SyntaxError as error:
+        problems.append(Problem(path, f"line {error.lineno}: syntax error: {error.msg}",
+                                "fix the Python syntax"))
+        return
+    names = _module_names(tree)
+    for name, arity in required.items():
+        if name not in names:
+            what = "the timed function of the variant declared in topic.toml" \
+                if name not in ("setup", "make_inputs") else "a required function"
+            problems.append(Problem(path, f"'{name}' is not defined at module level ({what})",
+                                    f"define {name}(...) in {path.name}"))
+        elif arity is not None and names[name] not in (arity, -1, None):
+            problems.append(Problem(path, f"'{name}' takes {names[name]} positional "
+                                    f"parameter(s), the contract passes {arity}",
+                                    f"define it as {name}({_SIGNATURES[name]})"))
+
+
+_SIGNATURES = {"setup": "inputs, device", "make_inputs": "size"}
+
+
+def evaluate_size_expression(expression: str, size_name: str, size: int) -> float:
+    """Evaluate an arithmetic expression in one variable, e.g. `2 * n**3`, without eval()."""
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError as error:
+        raise ValueError(f"not an arithmetic expression ({error.msg})") from None
+
+    def visit(node: ast.AST) -> float:
+        if isinstance(node, ast.Expression):
+            return visit(node.body)
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id != size_name:
+                raise ValueError(f"unknown name '{node.id}' (only '{size_name}' is defined)")
+            return size
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            value = visit(node.operand)
+            return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            return _OPERATORS[type(node.op)](visit(node.left), visit(node.right))
+        raise ValueError(f"'{ast.unparse(node)}' is not allowed (numbers, {size_name}, + - * / **)")
+
+    try:
+        return float(visit(tree))
+    except (ZeroDivisionError, OverflowError) as error:
+        raise ValueError(str(error)) from None
+
+
+_OPERATORS = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.Pow: lambda a, b: a**b,
+}

@@ -1,0 +1,248 @@
+"""The worker: one process per framework, started by `runner` as `python -m build_hooks.worker`.
+
+It imports its framework once and then serves requests, one at a time, over two pipes that the
+parent passes by file descriptor (stdin is /dev/null, so a snippet cannot read the protocol):
+
+- `prepare`: load the topic's inputs and side file afresh, call `setup`, then for each variant
+  time the first call on its own, call `show` if defined, save the outputs for the parity check,
+  and calibrate the inner loop. Everything printed (file descriptors 1 and 2, so output from C
+  libraries and framework warnings too) goes to capture files the parent named.
+- `measure`: time more blocks of one prepared variant (output discarded).
+- `release`: drop the prepared topic and put back any global framework state it changed.
+
+Each response is one JSON line. A snippet's exception is a result, not a worker failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import sys
+import time
+import traceback
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+from build_hooks import measure, outputs
+from build_hooks.frameworks import load_adapter
+
+
+@contextmanager
+def redirected_output(stdout_path: str, stderr_path: str) -> Iterator[None]:
+    """Point file descriptors 1 and 2 at the given files, then back."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    targets = [os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+               for p in (stdout_path, stderr_path)]
+    try:
+        os.dup2(targets[0], 1)
+        os.dup2(targets[1], 2)
+        yield
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except Exception:  # a snippet may have replaced or closed sys.stdout
+            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, *targets):
+            os.close(fd)
+
+
+def describe_exception(error: BaseException, own_files: set[str]) -> dict[str, Any]:
+    """Exception type, message, and the traceback trimmed to the snippet's own frames."""
+    frames = traceback.extract_tb(error.__traceback__)
+    own = [frame for frame in frames if frame.filename in own_files]
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(own or frames[-1:])]
+    lines += traceback.format_exception_only(type(error), error)
+    last = own[-1] if own else None
+    return {
+        "type": type(error).__name__,
+        "message": str(error),
+        "traceback": "".join(lines).rstrip(),
+        "file": last.filename if last else None,
+        "line": last.lineno if last else None,
+    }
+
+
+class Worker:
+    def __init__(self, framework: str, responses: TextIO):
+        self.framework = framework
+        self.responses = responses
+        self.adapter: Any = None
+        self.prepared: dict[str, Callable[[], Any]] = {}
+        self.module: types.ModuleType | None = None
+        self.loaded = 0
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.responses.write(json.dumps(message) + "\n")
+        self.responses.flush()
+
+    def load_module(self, path: str, stem: str) -> types.ModuleType:
+        """Execute a snippet file as a fresh module, so module-level state starts clean."""
+        self.loaded += 1
+        name = f"snippet_{stem}_{self.loaded}"
+        module = types.ModuleType(name)
+        module.__file__ = path
+        sys.modules[name] = module
+        source = Path(path).read_text(encoding="utf-8")
+        exec(compile(source, path, "exec"), module.__dict__)
+        return module
+
+    def prepare(self, request: dict[str, Any]) -> dict[str, Any]:
+        self.release()
+        self.adapter.reset_compiler()
+        inputs_path, side_path = request["inputs_path"], request["side_path"]
+        own_files = {inputs_path, side_path}
+        prefix = request["capture_prefix"]
+        block = self.adapter.block
+        response: dict[str, Any] = {"ok": True, "variants": {}}
+        started = time.perf_counter()
+        with redirected_output(f"{prefix}.setup.stdout", f"{prefix}.setup.stderr"):
+            try:
+                inputs_module = self.load_module(inputs_path, f"{request['topic']}_inputs")
+                inputs = inputs_module.make_inputs(request["size"])
+                if not isinstance(inputs, dict):
+                    raise TypeError(f"make_inputs() returned {type(inputs).__name__}, "
+                                    "expected a dict of NumPy arrays")
+                digest = outputs.inputs_digest(inputs)
+                module = self.load_module(side_path, f"{request['topic']}_{self.framework}")
+                self.module = module
+                arguments = module.setup(inputs, self.adapter.device)
+                if not isinstance(arguments, tuple):
+                    arguments = (arguments,)
+                block(arguments)
+            except (Exception, SystemExit) as error:
+                response["setup"] = {"status": "error",
+                                     "error": describe_exception(error, own_files),
+                                     "seconds": time.perf_counter() - started}
+                return response
+        response["setup"] = {"status": "ok", "inputs_digest": digest,
+                             "seconds": time.perf_counter() - started}
+
+        show = getattr(module, "show", None)
+        for variant in request["variants"]:
+            function = getattr(module, variant)
+
+            def call(function: Callable[..., Any] = function) -> Any:
+                return function(*arguments)
+
+            response["variants"][variant] = self._prepare_variant(
+                call, show, f"{prefix}.{variant}", request, own_files)
+            if response["variants"][variant]["status"] == "ok":
+                self.prepared[variant] = call
+        return response
+
+    def _prepare_variant(self, call: Callable[[], Any], show: Callable[[Any], Any] | None,
+                         prefix: str, request: dict[str, Any],
+                         own_files: set[str]) -> dict[str, Any]:
+        block = self.adapter.block
+        with redirected_output(f"{prefix}.stdout", f"{prefix}.stderr"):
+            try:
+                result, first_call_s = measure.time_first_call(call, block)
+                if show is not None:
+                    show(result)
+            except (Exception, SystemExit) as error:
+                return {"status": "error", "error": describe_exception(error, own_files)}
+        described, arrays = outputs.to_leaves(result, self.adapter.to_numpy)
+        outputs.save_arrays(Path(f"{prefix}.npz"), arrays)
+        blockable = self.adapter.has_device_arrays(result)
+        del result
+        with redirected_output(os.devnull, os.devnull):
+            try:
+                calibration = measure.calibrate(call, block, request["measure"]["min_block_s"],
+                                                limit_s=request["measure"]["max_time_s"] / 2)
+            except (Exception, SystemExit) as error:
+                return {"status": "error", "error": describe_exception(error, own_files),
+                        "first_call_s": first_call_s, "leaves": described}
+        return {
+            "status": "ok",
+            "first_call_s": first_call_s,
+            "number": calibration.number,
+            "calibration_capped": calibration.capped,
+            "estimate_s": calibration.last_block_s / calibration.number,
+            "leaves": described,
+            "blockable": blockable,
+        }
+
+    def measure(self, request: dict[str, Any]) -> dict[str, Any]:
+        call = self.prepared[request["variant"]]
+        started = time.perf_counter()
+        with redirected_output(os.devnull, os.devnull):
+            try:
+                samples = measure.sample_blocks(call, self.adapter.block, request["number"],
+                                                request["blocks"])
+            except (Exception, SystemExit) as error:
+                files = {getattr(self.module, "__file__", "")}
+                return {"ok": True, "status": "error", "error": describe_exception(error, files)}
+        return {"ok": True, "status": "ok", "samples": samples,
+                "seconds": time.perf_counter() - started}
+
+    def release(self) -> list[str]:
+        self.prepared.clear()
+        self.module = None
+        for name in [n for n in sys.modules if n.startswith("snippet_")]:
+            del sys.modules[name]
+        gc.collect()
+        return self.adapter.restore_state() if self.adapter else []
+
+    def serve(self, requests: TextIO) -> None:
+        for line in requests:
+            request = json.loads(line)
+            operation = request["op"]
+            if operation == "prepare":
+                self.send(self.prepare(request))
+            elif operation == "measure":
+                self.send(self.measure(request))
+            elif operation == "release":
+                self.send({"ok": True, "restored": self.release()})
+            elif operation == "exit":
+                self.send({"ok": True})
+                return
+            else:
+                self.send({"ok": False, "error": f"unknown operation {operation!r}"})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--framework", required=True)
+    parser.add_argument("--requests", type=int, required=True)
+    parser.add_argument("--responses", type=int, required=True)
+    parser.add_argument("--memory-limit-mb", type=int, default=0)
+    args = parser.parse_args(argv)
+    requests = os.fdopen(args.requests, "r", encoding="utf-8")
+    responses = os.fdopen(args.responses, "w", encoding="utf-8")
+    worker = Worker(args.framework, responses)
+    try:
+        worker.adapter = load_adapter(args.framework)
+    except BaseException as error:  # ImportError, or anything the framework raises on import
+        worker.send({"op": "hello", "ok": False, "error": {
+            "type": type(error).__name__, "message": str(error),
+            "traceback": "".join(traceback.format_exception(error)).rstrip()}})
+        return 0
+    limit_note = None
+    if args.memory_limit_mb > 0:
+        if worker.adapter.uses_cuda:
+            # CUDA reserves far more address space than it uses: an RLIMIT_AS cap would break it.
+            limit_note = "not applied: CUDA device in use"
+        else:
+            limit = args.memory_limit_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            limit_note = f"RLIMIT_AS {args.memory_limit_mb} MiB"
+    environment = worker.adapter.describe()
+    environment["memory_limit"] = limit_note
+    worker.send({"op": "hello", "ok": True, "environment": environment})
+    worker.serve(requests)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
