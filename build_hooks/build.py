@@ -10,14 +10,16 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from build_hooks import FRAMEWORKS, HARNESS_VERSION, environment
 from build_hooks.results import BuildResults, assemble
-from build_hooks.runner import TopicRun, TopicRunner, WorkerPool
 from build_hooks.settings import Settings
-from build_hooks.store import ResultStore, cache_key
+from build_hooks.store import ResultStore, cache_key, key_parts
 from build_hooks.topics import Topic, discover_topics
+
+if TYPE_CHECKING:  # the runner is imported only when something must be measured
+    from build_hooks.runner import TopicRun
 
 Log = Callable[[str], None]
 
@@ -56,17 +58,18 @@ def run_build(settings: Settings, log: Log, topics: list[Topic] | None = None,
     fingerprint = environment.fingerprint(machine)
     store = ResultStore(settings.cache_dir)
     entries: dict[str, tuple[dict[str, Any], str]] = {}
-    missing: list[tuple[Topic, str, str]] = []
+    missing: list[tuple[Topic, str, dict[str, str], str]] = []
     for topic in topics:
         key = cache_key(topic, settings, fingerprint)
+        parts = key_parts(topic, settings, fingerprint)
         if settings.refresh and (only is None or topic.name in only):
             record, reason = None, "refresh requested"
         else:
-            record, reason = store.load(topic.name, key)
+            record, reason = store.load(topic.name, key, parts)
         if record is not None:
             entries[topic.name] = (record, "cache")
         elif only is None or topic.name in only:
-            missing.append((topic, key, reason))
+            missing.append((topic, key, parts, reason))
     ran: list[str] = []
     if missing:
         with store.lock(on_wait=lambda: log("Waiting for another build that holds the "
@@ -79,15 +82,17 @@ def run_build(settings: Settings, log: Log, topics: list[Topic] | None = None,
     return BuildResults(topics=[t for t in topics if t.name in entries], data=data, ran=ran)
 
 
-def _measure(missing: list[tuple[Topic, str, str]], settings: Settings, store: ResultStore,
+def _measure(missing: list[tuple[Topic, str, dict[str, str], str]], settings: Settings, store: ResultStore,
              machine: dict[str, Any], entries: dict[str, tuple[dict[str, Any], str]],
              ran: list[str], log: Log) -> None:
+    from build_hooks.runner import TopicRunner, WorkerPool
+
     run_dir = Path(tempfile.mkdtemp(prefix="jax-vs-pytorch-run-"))
     pool = WorkerPool(settings, run_dir, log)
     runner = TopicRunner(pool, settings, log)
     finished = False
     try:
-        for index, (topic, key, reason) in enumerate(missing, start=1):
+        for index, (topic, key, parts, reason) in enumerate(missing, start=1):
             if not settings.refresh:
                 # Another build may have measured it while this one waited for the lock.
                 record, _ = store.load(topic.name, key)
@@ -98,6 +103,7 @@ def _measure(missing: list[tuple[Topic, str, str]], settings: Settings, store: R
             run = runner.run(topic, f"{index}/{len(missing)}")
             unavailable = {fw: w.unavailable for fw, w in pool.workers.items() if w.unavailable}
             record = make_record(topic, key, run, machine, settings, unavailable)
+            record["key_parts"] = parts
             store.save(record)
             entries[topic.name] = (record, "fresh")
             ran.append(topic.name)

@@ -9,4 +9,4 @@ import mkdocs_gen_files
 from build_hooks import session
 
 with mkdocs_gen_files.open("results.json", "w") as stream:
-    json.dump(session.results().data, stream, indent=1)
+    json.dump(session.results().data, stream, separators=(",", ":"))

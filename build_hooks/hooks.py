@@ -7,12 +7,9 @@ hook modules on `serve`); the build in progress lives in `build_hooks.session`.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.livereload import LiveReloadServer
-from mkdocs.structure.files import Files
-from mkdocs.structure.pages import Page
 
 from build_hooks import session
 from build_hooks.build import run_build
@@ -20,6 +17,12 @@ from build_hooks.pages import DirectiveError, PageContext, expand_directives
 from build_hooks.results import problems
 from build_hooks.settings import load_settings
 from build_hooks.topics import TopicError
+
+if TYPE_CHECKING:  # the livereload server module is not needed for a build
+    from mkdocs.config.defaults import MkDocsConfig
+    from mkdocs.livereload import LiveReloadServer
+    from mkdocs.structure.files import Files
+    from mkdocs.structure.pages import Page
 
 log = logging.getLogger("mkdocs.plugins.comparison")
 
@@ -46,7 +49,8 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
     current = session.current()
     pages = {f.src_uri for f in files.documentation_pages()}
     context = PageContext(uri=page.file.src_uri, pages=pages,
-                          shown_topics=current.shown_topics)
+                          shown_topics=current.shown_topics,
+                          project_dir=current.settings.project_dir)
     try:
         return expand_directives(markdown, context, session.results)
     except DirectiveError as error:

@@ -6,6 +6,7 @@ A directive is a line of its own, outside code fences:
     {{ example first_steps pytorch }}  one side's code and output (for the article)
     {{ comparison_table }}             the measured rows of the comparison
     {{ environment }}                  the machine and frameworks behind the numbers
+    {{ validation }}                   the stored `make validate` reports (results/*/)
 
 A directive that is unknown, misspelt or names an unknown topic is an error naming the page and
 line, never silently left in the page.
@@ -13,9 +14,12 @@ line, never silently left in the page.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from build_hooks import FRAMEWORKS, render
 from build_hooks.results import BuildResults
@@ -36,6 +40,8 @@ class PageContext:
     pages: set[str]
     """Every Markdown page of the site, to link only to pages that exist."""
     shown_topics: set[str] = field(default_factory=set)
+    project_dir: Path | None = None
+    """Where results/<machine>/validation.json reports are read from."""
 
 
 def _topic(results: BuildResults, name: str, where: str):
@@ -53,6 +59,7 @@ def _expand(name: str, args: list[str], results: BuildResults, context: PageCont
         "example": (2, "{{ example <topic> <jax|pytorch> }}"),
         "comparison_table": (0, "{{ comparison_table }}"),
         "environment": (0, "{{ environment }}"),
+        "validation": (0, "{{ validation }}"),
     }
     if name not in expected:
         raise DirectiveError(f"{where}: unknown directive '{name}'. Fix: use one of "
@@ -75,7 +82,26 @@ def _expand(name: str, args: list[str], results: BuildResults, context: PageCont
         return render.render_example(topic, results, args[1])
     if name == "comparison_table":
         return render.render_comparison_table(results, context.uri)
+    if name == "validation":
+        return render.render_validation(load_validation_reports(context.project_dir, where))
     return render.render_environment(results)
+
+
+def load_validation_reports(project_dir: Path | None, where: str) -> list[dict[str, Any]]:
+    """Every results/<machine>/validation.json; an unreadable one is an error naming it."""
+    reports = []
+    for path in sorted((project_dir or Path(".")).glob("results/*/validation.json")):
+        try:
+            report = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise DirectiveError(f"{where}: {path} is unreadable ({error}). Fix: run "
+                                 "`make validate` again on that machine") from None
+        if report.get("format") != "jax-vs-pytorch/validation" or \
+                report.get("schema_version") != 1:
+            raise DirectiveError(f"{where}: {path} is not a validation report of schema 1. "
+                                 "Fix: run `make validate` again on that machine")
+        reports.append(report)
+    return reports
 
 
 def expand_directives(markdown: str, context: PageContext,

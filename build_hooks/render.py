@@ -40,6 +40,20 @@ def format_timestamp(iso: str | None) -> str:
     return iso[:16].replace("T", " ") + " UTC"
 
 
+def format_gflops(gflops: float | None) -> str:
+    """Three significant digits: 0.00148, 12.3, 98.2, 1234."""
+    if gflops is None:
+        return MISSING
+    return f"{gflops:.0f}" if gflops >= 1000 else f"{gflops:.3g}"
+
+
+def format_timestamp(iso: str | None) -> str:
+    """2026-11-25T12:51:37+00:00 -> 2026-11-25 12:51 UTC."""
+    if not iso:
+        return MISSING
+    return iso[:16].replace("T", " ") + " UTC"
+
+
 def format_ratio(ratio: float) -> str:
     return f"{ratio:.2f}×" if ratio < 10 else f"{ratio:.0f}×"
 
@@ -74,9 +88,9 @@ def _setup_for(entry: dict[str, Any], framework: str, size: int) -> dict[str, An
                  if s["framework"] == framework and s["size"] == size), None)
 
 
-def _error_block(error: dict[str, Any], title: str, indent: int) -> str:
+def _error_block(error: dict[str, Any], title: str, indent: int, kind: str = "failure") -> str:
     body = error.get("traceback") or f"{error.get('type')}: {error.get('message')}"
-    block = f'!!! failure "{_quote(title)}"\n\n' + _indent(fence(body, "text")) + "\n"
+    block = f'!!! {kind} "{_quote(title)}"\n\n' + _indent(fence(body, "text")) + "\n"
     return _indent(block, indent) if indent else block
 
 
@@ -92,8 +106,10 @@ def _status_title(framework: str, row: dict[str, Any]) -> str:
         return f"{label}: {error.get('message', 'timed out')}"
     if status == "crashed":
         return f"{label}: {error.get('message', 'crashed')}"
-    if status == "not_run":
-        return f"{label}: {error.get('message', 'not run')}"
+    if status in ("not_run", "skipped"):
+        return f"{label}: {error.get('message', status)}"
+    if status == "expected_error":
+        return f"{label} raises {error.get('type')} in {row['variant']}, as this topic expects"
     if error.get("type") == "MemoryError":
         return f"{label} ran out of memory (MemoryError) in {row['variant']}"
     return f"{label} raised {error.get('type', 'an error')} in {row['variant']}"
@@ -121,7 +137,10 @@ def render_side(topic: Topic, results: BuildResults, framework: str, indent: int
             continue
         printed.append((variant.name, row.get("stdout", ""), row.get("stderr", "")))
         if row.get("status") != "ok" and row.get("error") and row.get("phase") != "setup":
-            errors.append(_error_block(row["error"], _status_title(framework, row), 0))
+            kind = "info" if row["status"] in ("expected_error", "skipped") else "failure"
+            block = _error_block(row["error"], _status_title(framework, row), 0, kind)
+            if block not in errors:  # a skip or crash repeats in every variant row
+                errors.append(block)
     size_text = f"{topic.size_name} = {size}"
     several = len([p for p in printed if p[1] or p[2]]) > 1
     for name, stdout, stderr in printed:
@@ -164,7 +183,9 @@ def _row_notes(row: dict[str, Any], min_samples: int) -> list[str]:
     notes = []
     if row.get("status") != "ok":
         error = row.get("error") or {}
-        kind = {"timeout": "timed out", "crashed": "crashed", "not_run": "not run"}.get(
+        kind = {"timeout": "timed out", "crashed": "crashed", "not_run": "not run",
+                "skipped": "skipped",
+                "expected_error": f"raises {error.get('type')} (expected)"}.get(
             row["status"], f"error: {error.get('type', row['status'])}")
         notes.append(kind)
     if row.get("noisy"):
@@ -214,11 +235,16 @@ def render_timings(topic: Topic, results: BuildResults) -> str:
                 ]
                 if has_flops:
                     gflops = row.get("gflops")
-                    cells.append(f"{gflops:.1f}" if gflops is not None else MISSING)
+                    cells.append(format_gflops(gflops))
                 cells.append(verdict if index == 0 else "")
                 cells.append(", ".join(_row_notes(row, min_samples)))
                 lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _row_environment(results: BuildResults, topic: str, framework: str) -> dict[str, Any]:
+    row = next((r for r in results.rows(topic) if r["framework"] == framework), None)
+    return (row or {}).get("environment") or {}
 
 
 def _row_environment(results: BuildResults, topic: str, framework: str) -> dict[str, Any]:
@@ -242,8 +268,9 @@ def render_provenance(topic: Topic, results: BuildResults, links: dict[str, str]
                               f"{described.get('intra_op_threads') or '?'} threads")
     gpu = ", ".join(machine.get("gpus") or []) or "no GPU"
     source = "measured in this build" if entry["source"] == "fresh" else "from the cache"
-    text = (f"Measured {format_timestamp(entry['measured_at'])} ({source}) on {machine.get('cpu')} "
-            f"({machine.get('schedulable_cores')} cores, {gpu}); " + "; ".join(frameworks)
+    text = (f"Measured {format_timestamp(entry['measured_at'])} ({source}) on "
+            f"{machine.get('cpu')} ({machine.get('schedulable_cores')} cores, {gpu}); "
+            + "; ".join(frameworks)
             + ". Each sample is the mean of a block of calls, each call waited for until its "
             "result was ready; the first call is timed apart.")
     see = [f"[{name.capitalize()}]({link})" for name, link in links.items()]
@@ -323,8 +350,13 @@ def render_comparison_table(results: BuildResults, page_uri: str) -> str:
             comparison = verdicts.get((variant.name, size))
             medians = [format_seconds(rows.get((fw, variant.name, size), {}).get("median_s"))
                        for fw in FRAMEWORKS]
-            parts.append(f"{variant.label} ({topic.size_name}={size}): "
-                         f"{_verdict_text(comparison)} (JAX {medians[0]}, PyTorch {medians[1]})")
+            text = (f"{variant.label} ({topic.size_name}={size}): "
+                    f"{_verdict_text(comparison)} (JAX {medians[0]}, PyTorch {medians[1]})")
+            if variant.compiled:
+                firsts = [format_seconds(rows.get((fw, variant.name, size), {}).get(
+                    "first_call_s")) for fw in FRAMEWORKS]
+                text += f"; first call with compilation: JAX {firsts[0]}, PyTorch {firsts[1]}"
+            parts.append(text)
         parity = results.parity(topic.name)["status"]
         outputs = {"match": "match", "mismatch": "**differ**", "skipped": "not compared",
                    "nothing": "nothing to compare", "partial": "match (partly run)"}.get(
@@ -345,6 +377,8 @@ def render_environment(results: BuildResults) -> str:
     env = results.data["environment"]
     lines = ["| | |", "|---|---|",
              f"| Machine name | `{results.data['machine_name']}` |",
+             f"| Harness version | {results.data['harness_version']} |",
+             f"| Page generated | {format_timestamp(results.data['generated_at'])} |",
              f"| CPU | {_cell(str(env.get('cpu')))} ({env.get('schedulable_cores')} "
              f"schedulable of {env.get('cpu_count')} cores) |",
              f"| Memory | {_human_bytes(env.get('memory_bytes'))} |",
@@ -384,4 +418,41 @@ def render_environment(results: BuildResults) -> str:
         f"| timeout per topic and framework | {env['timeout_s']:g} s |",
         f"| worker memory limit | {env['memory_limit_mb']} MiB |",
     ]) + "\n")
+    return "\n".join(parts)
+
+
+def render_validation(reports: list[dict[str, Any]]) -> str:
+    """The stored `make validate` reports: harness median over an independent timer's."""
+    if not reports:
+        return ("*No validation report is stored yet: run `make validate` and commit "
+                "`results/<machine>/validation.json`.*\n")
+    parts = []
+    for report in reports:
+        machine = report["machine"]
+        low, high = report["range"]
+        verdict = (f"every ratio within {low}-{high}" if report["all_in_range"]
+                   else f"**not** every ratio within {low}-{high}")
+        frameworks = "; ".join(
+            f"{FRAMEWORK_LABELS[fw]} {info.get('version')} ({info.get('backend')}, "
+            f"{info.get('intra_op_threads')} threads)"
+            for fw, info in report.get("frameworks", {}).items())
+        parts.append(
+            f"Measured {format_timestamp(report['measured_at'])} on `{report['machine_name']}`: "
+            f"{machine.get('cpu')}, {machine.get('schedulable_cores')} cores, "
+            f"{', '.join(machine.get('gpus') or []) or 'no GPU'}; {frameworks}; harness "
+            f"version {report['harness_version']}. Result: {verdict} "
+            f"({len(report['rows'])} rows).\n")
+        lines = ["| Topic | Framework | Variant | Size | Harness | Independent | Ratio "
+                 "| Site's stored median / independent |",
+                 "|---|---|---|---:|---:|---:|---:|---:|"]
+        for row in report["rows"]:
+            site = f"{row['site_ratio']:.2f}" if row.get("site_ratio") else MISSING
+            ratio = f"{row['ratio']:.2f}"
+            if not low <= row["ratio"] <= high:
+                ratio = f"**{ratio}**"
+            lines.append(f"| {row['topic']} | {FRAMEWORK_LABELS[row['framework']]} | "
+                         f"{row['variant']} | {row['size']} | "
+                         f"{format_seconds(row['harness_median_s'])} | "
+                         f"{format_seconds(row['independent_median_s'])} | {ratio} | {site} |")
+        parts.append("\n".join(lines) + "\n")
     return "\n".join(parts)

@@ -93,6 +93,9 @@ def parity_summary(topic: Topic, checks: list[dict[str, Any]]) -> dict[str, Any]
     if not topic.parity.compare:
         status = "skipped"
         message = f"Not compared: {topic.parity.reason}"
+    elif statuses == {"skipped"}:
+        status = "skipped"
+        message = f"Not compared: {checks[0]['message']}"
     elif "mismatch" in statuses:
         status = "mismatch"
         bad = [c for c in checks if c["status"] == "mismatch"]
@@ -202,6 +205,12 @@ def problems(data: dict[str, Any], allow_missing_frameworks: bool) -> tuple[list
         error = row.get("error")
         where = (f"topic '{row['topic']}', {FRAMEWORK_LABELS[row['framework']]}, variant "
                  f"'{row['variant']}', size {row['size']}")
+        if row["status"] in ("expected_error", "skipped"):
+            if row["status"] == "skipped" and (error or {}).get("message") not in seen_missing:
+                seen_missing.add((error or {}).get("message"))
+                infos.append(f"topic '{row['topic']}', {FRAMEWORK_LABELS[row['framework']]}: "
+                             f"{(error or {}).get('message')}")
+            continue
         if row["status"] == "not_run":
             message = (error or {}).get("message", "not run")
             if message in seen_missing:

@@ -18,7 +18,7 @@ from typing import Any
 from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS
 from build_hooks.capture import read_capture
 from build_hooks.settings import Settings
-from build_hooks.topics import Topic
+from build_hooks.topics import REQUIREMENTS, Topic
 from build_hooks.workers import WorkerFailure, WorkerProcess, worker_environment
 
 Progress = Callable[[str], None]
@@ -45,7 +45,9 @@ class WorkerPool:
         self.run_dir = run_dir
         self.progress = progress
         env = worker_environment(run_dir)
-        self.workers = {fw: WorkerProcess(fw, run_dir, settings.memory_limit_mb, env)
+        # Workers run in the project folder, so snippets see the paths readers see.
+        self.workers = {fw: WorkerProcess(fw, run_dir, settings.memory_limit_mb, env,
+                                          cwd=settings.project_dir)
                         for fw in settings.frameworks}
 
     def get(self, framework: str) -> WorkerProcess:
@@ -69,6 +71,38 @@ class WorkerPool:
     def kill(self) -> None:
         for worker in self.workers.values():
             worker.kill()
+
+
+def display_path(path: Path, project_dir: Path) -> str:
+    """The path relative to the project (the workers' working directory) when inside it, so
+    tracebacks and warnings name snippets/<topic>/<file>, not the builder's disk."""
+    try:
+        return str(path.relative_to(project_dir))
+    except ValueError:
+        return str(path)
+
+
+def prepare_message(topic: Topic, framework: str, size: int, prefix: Path,
+                    settings: Settings) -> dict[str, Any]:
+    """The worker request that loads a topic at one size and prepares every variant."""
+    return {
+        "op": "prepare", "topic": topic.name, "size": size,
+        "inputs_path": display_path(topic.inputs.path, settings.project_dir),
+        "side_path": display_path(topic.sides[framework].path, settings.project_dir),
+        "variants": [v.name for v in topic.variants], "capture_prefix": str(prefix),
+        "measure": settings.measure.as_dict(),
+        "expect_error": topic.expect_error.get(framework),
+    }
+
+
+def unmet_requirement(topic: Topic, backend: str) -> str | None:
+    """Why a side cannot run on a worker whose device is `backend` (None when it can)."""
+    kinds = {"accelerator": backend != "cpu", "gpu": backend in ("gpu", "cuda", "rocm"),
+             "tpu": backend == "tpu", "mps": backend == "mps"}
+    if not topic.requires or any(kinds[need] for need in topic.requires):
+        return None
+    needs = " or ".join(REQUIREMENTS[need] for need in topic.requires)
+    return f"skipped: needs {needs}; this machine runs it on {backend}"
 
 
 def _row(topic: Topic, framework: str, variant: str, size: int, status: str,
@@ -98,6 +132,15 @@ class TopicRunner:
             for fw in FRAMEWORKS if fw not in self.settings.frameworks}
         topic_dir = self.pool.run_dir / topic.name
         topic_dir.mkdir(exist_ok=True)
+        for framework in self.settings.frameworks:
+            worker = self.pool.get(framework) if topic.requires else None
+            if worker is not None and worker.environment is not None:
+                reason = unmet_requirement(topic, worker.environment["backend"])
+                if reason:
+                    self.progress(f"{topic.name} · {FRAMEWORK_LABELS[framework]}: {reason}")
+                    failed[framework] = {"status": "skipped", "error": {
+                        "type": "Skipped", "message": reason, "traceback": "", "file": None,
+                        "line": None}}
         for size_index, size in enumerate(topic.sizes):
             order = list(FRAMEWORKS)
             if size_index % 2:
@@ -154,12 +197,7 @@ class TopicRunner:
                  where: str) -> dict[str, Any] | None:
         prefix = topic_dir / f"{framework}-{size}"
         self.progress(f"Running {where}: setup, first calls, calibration")
-        message = {
-            "op": "prepare", "topic": topic.name, "size": size,
-            "inputs_path": str(topic.inputs.path), "side_path": str(topic.sides[framework].path),
-            "variants": [v.name for v in topic.variants], "capture_prefix": str(prefix),
-            "measure": self.settings.measure.as_dict(),
-        }
+        message = prepare_message(topic, framework, size, prefix, self.settings)
         started = time.monotonic()
         response = self._request(framework, message, spent, failed)
         limit = self.settings.output_limit_bytes
@@ -269,11 +307,25 @@ class TopicRunner:
             check: dict[str, Any] = {"variant": variant.name, "size": size}
             sides = {fw: prepared.get(fw, {}).get("variants", {}).get(variant.name)
                      for fw in ("jax", "pytorch")}
+            expected = [fw for fw, info in sides.items()
+                        if info and info.get("status") == "expected_error"]
+            skipped = [fw for fw in sides if failed.get(fw, {}).get("status") == "skipped"]
             if not topic.parity.compare:
                 check.update(status="skipped", message=topic.parity.reason)
+            elif expected:
+                fw = expected[0]
+                check.update(status="skipped", message=(
+                    f"{FRAMEWORK_LABELS[fw]} raises {sides[fw]['error']['type']} by design "
+                    "(expect_error), so there is no output to compare"))
+            elif skipped:
+                check.update(status="skipped", message=failed[skipped[0]]["error"]["message"])
             elif any(info is None or info.get("leaves") is None for info in sides.values()):
-                check.update(status="not_compared",
-                             message="one side did not produce a result")
+                missing = [fw for fw, info in sides.items()
+                           if info is None or info.get("leaves") is None]
+                reason = (failed.get(missing[0], {}).get("error") or {}).get("message")
+                check.update(status="not_compared", message=(
+                    f"{FRAMEWORK_LABELS[missing[0]]} did not produce a result"
+                    + (f" ({reason})" if reason else "")))
             elif digests.get("jax") != digests.get("pytorch"):
                 check.update(status="mismatch",
                              message="the two sides received different inputs (inputs digest "

@@ -1,7 +1,8 @@
 """The project's own settings: `extra.comparison` in mkdocs.yml, validated by MkDocs.
 
 Environment variables override the file for CI: COMPARISON_REFRESH=1 re-runs every topic,
-COMPARISON_QUICK=1 takes short measurements (for tests and drafts, never for published numbers).
+COMPARISON_QUICK=1 takes short measurements (for tests and drafts, never for published numbers),
+COMPARISON_CACHE_DIR=<dir> keeps results elsewhere (a cold build, say).
 """
 
 from __future__ import annotations
@@ -130,7 +131,8 @@ def load_settings(extra: dict[str, Any] | None, config_file: str | os.PathLike[s
         f"{where}.{key}: {message} (remove it, or check the spelling against the README)"
         for key, message in warnings
     ]
-    problems += _range_problems(schema, where)
+    if not failed:  # ranges only make sense once every value has the right type
+        problems += _range_problems(schema, where)
     if problems:
         raise ConfigurationError("Invalid settings:\n  " + "\n  ".join(problems))
 
@@ -151,7 +153,8 @@ def load_settings(extra: dict[str, Any] | None, config_file: str | os.PathLike[s
     return Settings(
         project_dir=project_dir,
         snippets_dir=(project_dir / schema.snippets_dir).resolve(),
-        cache_dir=(project_dir / schema.cache_dir).resolve(),
+        cache_dir=(project_dir / (os.environ.get("COMPARISON_CACHE_DIR") or schema.cache_dir)
+                   ).resolve(),
         frameworks=tuple(schema.frameworks),
         timeout_s=float(schema.timeout),
         memory_limit_mb=schema.memory_limit_mb,

@@ -27,16 +27,30 @@ RECORD_FORMAT = "jax-vs-pytorch/topic-record"
 RECORD_SCHEMA = 1
 
 
-def cache_key(topic: Topic, settings: Settings, machine_fingerprint: dict[str, Any]) -> str:
-    payload = {
-        "harness_version": HARNESS_VERSION,
-        "record_schema": RECORD_SCHEMA,
+def key_parts(topic: Topic, settings: Settings,
+              machine_fingerprint: dict[str, Any]) -> dict[str, str]:
+    """A digest of each thing that can change a number; the cache key is made of all of them."""
+    parts: dict[str, Any] = {
         "sources": topic.sources_digest,
-        "settings": settings.cache_key_fields(),
-        "frameworks": list(settings.frameworks),
+        "harness": [HARNESS_VERSION, RECORD_SCHEMA],
+        "settings": [settings.cache_key_fields(), list(settings.frameworks)],
         "machine": machine_fingerprint,
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return {name: hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
+            for name, value in parts.items()}
+
+
+def cache_key(topic: Topic, settings: Settings, machine_fingerprint: dict[str, Any]) -> str:
+    parts = key_parts(topic, settings, machine_fingerprint)
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+_CHANGE_NAMES = {
+    "sources": "the topic's files changed",
+    "harness": "the harness version changed",
+    "settings": "the measurement settings changed",
+    "machine": "the machine or framework versions changed",
+}
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -62,8 +76,10 @@ class ResultStore:
     def path(self, topic: str) -> Path:
         return self.cache_dir / f"{topic}.json"
 
-    def load(self, topic: str, key: str) -> tuple[dict[str, Any] | None, str]:
-        """The stored record for this key, or None and why it cannot be used."""
+    def load(self, topic: str, key: str,
+             parts: dict[str, str] | None = None) -> tuple[dict[str, Any] | None, str]:
+        """The stored record for this key, or None and why it cannot be used (`parts`, the
+        key's components, let the reason say what changed)."""
         path = self.path(topic)
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
@@ -77,7 +93,10 @@ class ResultStore:
             return None, (f"cache file {path} has schema {record.get('schema_version')}, this "
                           f"harness writes {RECORD_SCHEMA}; measuring again")
         if record.get("key") != key:
-            return None, "sources, versions, machine or settings changed since it was measured"
+            stored = record.get("key_parts") or {}
+            changed = [_CHANGE_NAMES[name] for name in _CHANGE_NAMES
+                       if parts and stored.get(name) != parts.get(name)]
+            return None, "; ".join(changed) or "its cache key changed"
         required = ("topic", "rows", "setups", "parity_checks", "measured_at")
         if any(name not in record for name in required):
             return None, f"cache file {path} is incomplete; measuring again"

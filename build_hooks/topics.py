@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -97,6 +98,10 @@ class Topic:
     flops: str | None = None
     order: int = 1000
     summary: str = ""
+    expect_error: dict[str, str] = field(default_factory=dict)
+    """Per framework, the exception type its variants must raise (the topic shows the error)."""
+    requires: tuple[str, ...] = ()
+    """Devices a side needs (keys of REQUIREMENTS); on a machine without, the side is skipped."""
     sources_digest: str = field(default="", compare=False)
 
     def flop_count(self, size: int) -> float | None:
@@ -121,6 +126,14 @@ _TOP_KEYS = {
     "order": int,
     "variants": list,
     "parity": dict,
+    "expect_error": dict,
+    "requires": list,
+}
+REQUIREMENTS = {
+    "accelerator": "an accelerator (GPU, TPU or Apple MPS)",
+    "gpu": "a GPU",
+    "tpu": "a TPU",
+    "mps": "Apple's MPS",
 }
 _VARIANT_KEYS = {"name": str, "label": str, "compiled": bool}
 _PARITY_KEYS = {"compare": bool, "rtol": (int, float), "atol": (int, float), "reason": str}
@@ -248,9 +261,22 @@ def _parse_metadata(path: Path, text: str, problems: list[Problem]) -> dict[str,
         if key in data and data[key] not in sizes:
             problems.append(Problem(path, f"'{key}' {data[key]} is not one of the sizes",
                                     f"pick one of {sizes}"))
+    expect_error = data.get("expect_error", {})
+    for framework, name in expect_error.items() if isinstance(expect_error, dict) else ():
+        if framework not in FRAMEWORKS or not isinstance(name, str) or not name.isidentifier():
+            problems.append(Problem(path, f"expect_error.{framework} = {name!r} is not a "
+                                    "framework and an exception name",
+                                    'write expect_error = { jax = "TypeError" }'))
+    requires = data.get("requires", [])
+    for requirement in requires if isinstance(requires, list) else ():
+        if requirement not in REQUIREMENTS:
+            problems.append(Problem(path, f"requires: unknown device {requirement!r}",
+                                    f"use one of: {', '.join(REQUIREMENTS)}"))
     if len(problems) > before:
         return None
     return {
+        "expect_error": dict(expect_error),
+        "requires": tuple(requires),
         "title": data["title"],
         "question": data["question"],
         "summary": data.get("summary", ""),
@@ -320,7 +346,10 @@ def _parse_variants(path: Path, raw: Any, problems: list[Problem]) -> tuple[Vari
 def _parse_parity(path: Path, raw: Any, problems: list[Problem]) -> Parity:
     if not isinstance(raw, dict):
         return Parity()
+    before = len(problems)
     _check_keys(path, raw, _PARITY_KEYS, "parity.", problems)
+    if len(problems) > before:
+        return Parity()  # the type problems are reported; do not build from bad values
     parity = Parity(
         compare=raw.get("compare", True),
         rtol=float(raw.get("rtol", Parity.rtol)),
@@ -336,13 +365,15 @@ def _parse_parity(path: Path, raw: Any, problems: list[Problem]) -> Parity:
     return parity
 
 
-def _module_names(tree: ast.Module) -> dict[str, int | None]:
-    """Top-level names of a module; for functions, their count of positional parameters."""
-    names: dict[str, int | None] = {}
+def _module_names(tree: ast.Module) -> dict[str, tuple[int, int] | None]:
+    """Top-level names of a module; for functions, how many positional arguments they accept
+    (required, most), the most being unbounded (-1) with *args."""
+    names: dict[str, tuple[int, int] | None] = {}
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             positional = len(node.args.posonlyargs) + len(node.args.args)
-            names[node.name] = -1 if node.args.vararg else positional
+            required = positional - len(node.args.defaults)
+            names[node.name] = (required, -1 if node.args.vararg else positional)
         elif isinstance(node, ast.Assign):
             for target in node.targets:
                 if isinstance(target, ast.Name):
@@ -350,6 +381,13 @@ def _module_names(tree: ast.Module) -> dict[str, int | None]:
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             names[node.target.id] = None
     return names
+
+
+def _accepts(signature: tuple[int, int] | None, count: int) -> bool:
+    if signature is None:  # an assignment, e.g. compiled = jax.jit(eager): checked at run time
+        return True
+    required, most = signature
+    return required <= count and (most == -1 or count <= most)
 
 
 def _check_python(path: Path, text: str, required: dict[str, int | None],
@@ -367,9 +405,9 @@ def _check_python(path: Path, text: str, required: dict[str, int | None],
                 if name not in ("setup", "make_inputs") else "a required function"
             problems.append(Problem(path, f"'{name}' is not defined at module level ({what})",
                                     f"define {name}(...) in {path.name}"))
-        elif arity is not None and names[name] not in (arity, -1, None):
-            problems.append(Problem(path, f"'{name}' takes {names[name]} positional "
-                                    f"parameter(s), the contract passes {arity}",
+        elif arity is not None and not _accepts(names[name], arity):
+            problems.append(Problem(path, f"'{name}' cannot be called with {arity} positional "
+                                    "argument(s), which is what the contract passes",
                                     f"define it as {name}({_SIGNATURES[name]})"))
 
 
@@ -396,13 +434,19 @@ def evaluate_size_expression(expression: str, size_name: str, size: int) -> floa
             value = visit(node.operand)
             return -value if isinstance(node.op, ast.USub) else value
         if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
-            return _OPERATORS[type(node.op)](visit(node.left), visit(node.right))
+            left, right = visit(node.left), visit(node.right)
+            if isinstance(node.op, ast.Pow) and abs(right) > 64:
+                raise ValueError(f"exponent {right:g} is too large (at most 64)")
+            return _OPERATORS[type(node.op)](left, right)
         raise ValueError(f"'{ast.unparse(node)}' is not allowed (numbers, {size_name}, + - * / **)")
 
     try:
-        return float(visit(tree))
+        value = float(visit(tree))
     except (ZeroDivisionError, OverflowError) as error:
         raise ValueError(str(error)) from None
+    if not math.isfinite(value):
+        raise ValueError(f"evaluates to {value}, not a finite number")
+    return value
 
 
 _OPERATORS = {

@@ -145,13 +145,22 @@ class Worker:
                          prefix: str, request: dict[str, Any],
                          own_files: set[str]) -> dict[str, Any]:
         block = self.adapter.block
+        expected = request.get("expect_error")
         with redirected_output(f"{prefix}.stdout", f"{prefix}.stderr"):
             try:
                 result, first_call_s = measure.time_first_call(call, block)
                 if show is not None:
                     show(result)
             except (Exception, SystemExit) as error:
-                return {"status": "error", "error": describe_exception(error, own_files)}
+                described = describe_exception(error, own_files)
+                if expected and any(cls.__name__ == expected for cls in type(error).__mro__):
+                    return {"status": "expected_error", "error": described}
+                return {"status": "error", "error": described}
+        if expected:
+            return {"status": "error", "error": {
+                "type": "MissingExpectedError", "traceback": "", "file": request["side_path"],
+                "line": None, "message": f"expected the call to raise {expected} (topic.toml "
+                                         "expect_error), but it returned normally"}}
         described, arrays = outputs.to_leaves(result, self.adapter.to_numpy)
         outputs.save_arrays(Path(f"{prefix}.npz"), arrays)
         blockable = self.adapter.has_device_arrays(result)
@@ -186,6 +195,21 @@ class Worker:
         return {"ok": True, "status": "ok", "samples": samples,
                 "seconds": time.perf_counter() - started}
 
+    def validate(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Alternate harness blocks and an independent timer on one prepared variant."""
+        from build_hooks.independent import independent_median
+
+        call = self.prepared[request["variant"]]
+        harness, independent = [], []
+        with redirected_output(os.devnull, os.devnull):
+            for _ in range(request["rounds"]):
+                samples = measure.sample_blocks(call, self.adapter.block, request["number"],
+                                                request["blocks"])
+                harness.append(sorted(samples)[len(samples) // 2])
+                independent.append(independent_median(self.framework, call,
+                                                      request["min_run_time"]))
+        return {"ok": True, "harness": harness, "independent": independent}
+
     def release(self) -> list[str]:
         self.prepared.clear()
         self.module = None
@@ -202,6 +226,8 @@ class Worker:
                 self.send(self.prepare(request))
             elif operation == "measure":
                 self.send(self.measure(request))
+            elif operation == "validate":
+                self.send(self.validate(request))
             elif operation == "release":
                 self.send({"ok": True, "restored": self.release()})
             elif operation == "exit":
@@ -239,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
             limit_note = f"RLIMIT_AS {args.memory_limit_mb} MiB"
     environment = worker.adapter.describe()
     environment["memory_limit"] = limit_note
+    environment["allocator"] = f"glibc malloc, GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES')}"
     worker.send({"op": "hello", "ok": True, "environment": environment})
     worker.serve(requests)
     return 0

@@ -1,0 +1,37 @@
+# Each target sets up what it needs: a fresh clone runs `make site` or `make test` directly.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: site serve test bench validate clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch is pinned in pyproject.toml to the CPU wheel this machine holds (no CUDA download).
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## site: run every snippet that changed (or all, with COMPARISON_REFRESH=1) and build site/
+site: $(STAMP)
+	$(BIN)/properdocs build --strict -f mkdocs.yml
+
+## serve: live preview on http://127.0.0.1:8000; re-runs only the topics you edit
+serve: $(STAMP)
+	$(BIN)/properdocs serve -f mkdocs.yml -a 127.0.0.1:8000
+
+## test: the test suite (unit tests, real workers, real MkDocs builds of fixture sites)
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## bench: build-time costs (warm rebuild vs no hooks, framework imports per cold build)
+bench: $(STAMP)
+	$(BIN)/python -m build_hooks bench
+
+## validate: re-time every topic with torch.utils.benchmark and timeit, print the ratios
+validate: $(STAMP)
+	$(BIN)/python -m build_hooks validate
+
+clean:
+	rm -rf site .cache

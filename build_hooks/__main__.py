@@ -1,0 +1,5 @@
+import sys
+
+from build_hooks.cli import main
+
+sys.exit(main())

@@ -1,0 +1,140 @@
+"""`make bench`: what the build machinery costs, measured side by side in one run.
+
+1. A warm rebuild (everything from the cache) against a build of the same site with the hooks
+   removed (and so our gen-files script, which needs them), alternated, several times each:
+   the ratio of medians must stay at or under 1.3. The difference includes rendering what the
+   hooks add to the pages (highlighted code, tables), not only the hooks' own work.
+2. `python -X importtime -m mkdocs build` on a warm rebuild: no module of torch or jax may be
+   imported by the MkDocs process.
+3. A cold build (empty cache, quick measurements): each framework's worker must start once, so
+   the framework is imported once per build, not once per snippet.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from build_hooks import environment
+from build_hooks.build import Log
+from build_hooks.store import write_atomically
+
+QUIET = {"DISABLE_MKDOCS_2_WARNING": "true", "NO_MKDOCS_2_WARNING": "1"}
+WARM_LIMIT = 1.3
+
+
+def _build(config: Path, site_dir: Path, env: dict[str, str], *extra: str
+           ) -> tuple[float, subprocess.CompletedProcess[str]]:
+    command = [sys.executable, *extra, "-m", "properdocs", "build", "-q", "-f", str(config),
+               "-d", str(site_dir)]
+    started = time.perf_counter()
+    process = subprocess.run(command, cwd=config.parent, env=env, capture_output=True,
+                             text=True)
+    elapsed = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"build of {config} failed:\n{process.stdout}\n{process.stderr}")
+    return elapsed, process
+
+
+def _config_without_hooks(config_file: Path, destination: Path) -> Path:
+    """The same site with the hooks removed; gen-files stays, without our data script (which
+    needs the hooks), so the baseline still pays for the plugin itself."""
+    config = yaml.safe_load(config_file.read_text())
+    config.pop("hooks", None)
+    config["plugins"] = [{"gen-files": {"scripts": []}}
+                         if (isinstance(p, dict) and "gen-files" in p) or p == "gen-files" else p
+                         for p in config.get("plugins", [])]
+    config["docs_dir"] = str((config_file.parent / config.get("docs_dir", "docs")).resolve())
+    path = destination / "mkdocs-without-hooks.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def imported_modules(importtime_log: str) -> set[str]:
+    """Module names from `python -X importtime` output."""
+    names = set()
+    for line in importtime_log.splitlines():
+        match = re.match(r"import time:\s+\d+\s+\|\s+\d+\s+\|\s+(\S+)", line.strip())
+        if match:
+            names.add(match.group(1))
+    return names
+
+
+def run_bench(config_file: Path, repeats: int, log: Log) -> dict[str, Any]:
+    env = {**os.environ, **QUIET}
+    env.pop("COMPARISON_REFRESH", None)
+    with tempfile.TemporaryDirectory(prefix="jax-vs-pytorch-bench-") as scratch:
+        scratch_dir = Path(scratch)
+        log("Warming the cache (measures whatever is missing)")
+        _build(config_file, scratch_dir / "warmup", env)
+        plain = _config_without_hooks(config_file, scratch_dir)
+        warm_times, plain_times = [], []
+        for index in range(repeats):
+            log(f"Round {index + 1}/{repeats}: warm rebuild, then the site without hooks")
+            warm_times.append(_build(config_file, scratch_dir / "warm", env)[0])
+            plain_times.append(_build(plain, scratch_dir / "plain", env)[0])
+        _, traced = _build(config_file, scratch_dir / "importtime", env, "-X", "importtime")
+        modules = imported_modules(traced.stderr)
+        framework_modules = sorted(m for m in modules
+                                   if m.split(".")[0] in ("torch", "jax", "jaxlib"))
+        log("Cold build: empty cache, quick measurements")
+        cold_env = {**env, "COMPARISON_CACHE_DIR": str(scratch_dir / "cold-cache"),
+                    "COMPARISON_QUICK": "1"}
+        command = [sys.executable, "-m", "properdocs", "build", "-f", str(config_file),
+                   "-d", str(scratch_dir / "cold")]
+        started = time.perf_counter()
+        cold = subprocess.run(command, cwd=config_file.parent, env=cold_env,
+                              capture_output=True, text=True)
+        cold_seconds = time.perf_counter() - started
+        cold_log = cold.stdout + cold.stderr
+    machine = environment.machine()
+    warm, without = statistics.median(warm_times), statistics.median(plain_times)
+    starts = {label: len(re.findall(rf"Starting the {label} worker", cold_log))
+              for label in ("JAX", "PyTorch")}
+    report = {
+        "format": "jax-vs-pytorch/bench", "schema_version": 1,
+        "machine_name": environment.machine_name(machine), "machine": machine,
+        "measured_at": environment.now_iso(),
+        "warm_rebuild_s": warm_times, "without_hooks_s": plain_times,
+        "warm_median_s": warm, "without_hooks_median_s": without, "ratio": warm / without,
+        "ratio_limit": WARM_LIMIT,
+        "framework_modules_imported_by_mkdocs": framework_modules,
+        "cold_build_s": cold_seconds, "cold_build_ok": cold.returncode == 0,
+        "cold_topics_measured": len(re.findall(r"Measuring topic \d+/\d+", cold_log)),
+        "cold_worker_starts": starts,
+    }
+    destination = config_file.parent / "results" / report["machine_name"] / "bench.json"
+    write_atomically(destination, json.dumps(report, indent=1))
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    imports = report["framework_modules_imported_by_mkdocs"]
+    starts = report["cold_worker_starts"]
+    ok = (report["ratio"] <= report["ratio_limit"] and not imports and
+          all(count == 1 for count in starts.values()) and report["cold_build_ok"])
+    return "\n".join([
+        f"Build costs on {report['machine']['cpu']} ({report['machine']['schedulable_cores']} "
+        f"cores, {report['machine_name']}), {report['measured_at']}",
+        f"  warm rebuild (all from cache)  median {report['warm_median_s']:.2f} s "
+        f"over {len(report['warm_rebuild_s'])} runs",
+        f"  same site without the hooks    median {report['without_hooks_median_s']:.2f} s",
+        f"  ratio                          {report['ratio']:.2f} (limit "
+        f"{report['ratio_limit']})",
+        f"  torch/jax modules imported by the MkDocs process on a warm rebuild: "
+        f"{', '.join(imports) if imports else 'none'}",
+        f"  cold build ({report['cold_topics_measured']} topics, quick measurements) "
+        f"{report['cold_build_s']:.1f} s; worker starts: JAX {starts['JAX']}, "
+        f"PyTorch {starts['PyTorch']} (each framework imported once)",
+        "  OK" if ok else "  FAILED: see the figures above",
+    ])

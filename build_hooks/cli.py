@@ -1,0 +1,90 @@
+"""Command line outside MkDocs: `python -m build_hooks <command>` (or `jax-vs-pytorch`).
+
+    run [TOPIC ...] [--refresh] [--quick]   measure what the cache lacks (or the named topics)
+    show                                    print the results as a table
+    bench [--repeats N]                     build-time costs (make bench)
+    validate                                re-time everything with independent tools
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+from build_hooks import FRAMEWORK_LABELS
+from build_hooks.settings import MeasureSettings, Settings, load_settings
+
+
+def _settings(config_file: Path, refresh: bool = False, quick: bool = False) -> Settings:
+    from mkdocs.config import load_config
+
+    config = load_config(str(config_file))
+    settings = load_settings(config.extra, config_file)
+    changes = {}
+    if refresh:
+        changes["refresh"] = True
+    if quick:
+        changes["measure"] = MeasureSettings.quick_mode()
+    return dataclasses.replace(settings, **changes)
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m build_hooks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-f", "--config-file", type=Path, default=Path("mkdocs.yml"))
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="measure what the cache lacks")
+    run.add_argument("topics", nargs="*")
+    run.add_argument("--refresh", action="store_true", help="ignore the cache")
+    run.add_argument("--quick", action="store_true", help="short measurements (tests, drafts)")
+    commands.add_parser("show", help="print the results in the cache as a table")
+    bench = commands.add_parser("bench", help="build-time costs")
+    bench.add_argument("--repeats", type=int, default=5)
+    commands.add_parser("validate", help="re-time every topic with independent tools")
+    args = parser.parse_args(argv)
+    config_file = args.config_file.resolve()
+    if not config_file.is_file():
+        parser.error(f"{config_file} does not exist; run from the project folder or pass -f")
+    os.chdir(config_file.parent)
+
+    if args.command == "bench":
+        from build_hooks.bench import format_report, run_bench
+
+        report = run_bench(config_file, args.repeats, _log)
+        print(format_report(report))
+        return 0 if report["ratio"] <= report["ratio_limit"] else 1
+    if args.command == "validate":
+        from build_hooks.validate import format_report, run_validation
+
+        report = run_validation(_settings(config_file), _log)
+        print(format_report(report))
+        return 0 if report["all_in_range"] else 1
+
+    from build_hooks.build import run_build
+    from build_hooks.render import format_seconds
+
+    settings = _settings(config_file, refresh=getattr(args, "refresh", False),
+                         quick=getattr(args, "quick", False))
+    if args.command == "show":
+        only: set[str] | None = set()  # measure nothing: show what the cache holds
+    else:
+        only = set(args.topics) if args.topics else None
+    results = run_build(settings, _log, only=only)
+    for row in results.data["results"]:
+        print(f"{row['topic']:<20} {FRAMEWORK_LABELS[row['framework']]:<8} "
+              f"{row['variant']:<18} {row['size']:>9} {row['status']:<8} "
+              f"median {format_seconds(row['median_s']):>9}  IQR "
+              f"{format_seconds(row['iqr_s']):>9}  n {row['n']:>3}  first call "
+              f"{format_seconds(row['first_call_s']):>9}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

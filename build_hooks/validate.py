@@ -1,0 +1,138 @@
+"""`make validate`: check the harness against timers that experts already trust.
+
+For every topic, variant and size, the same worker that measures for the site prepares the call
+once, then alternates harness blocks with an independent timer (torch.utils.benchmark's
+blocked_autorange for PyTorch, timeit with block_until_ready for JAX) on the same call. The
+ratio harness median / independent median must fall within 0.8 to 1.25. The ratio of the
+site's stored median to the independent one is printed beside it, for information: it was
+measured at another time, so machine drift enters it.
+
+The report is written to results/<machine>/validation.json with its full provenance; the
+methodology page shows it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS, HARNESS_VERSION, environment
+from build_hooks.build import Log, run_build
+from build_hooks.render import format_seconds
+from build_hooks.runner import WorkerPool, prepare_message
+from build_hooks.settings import Settings
+from build_hooks.store import write_atomically
+from build_hooks.topics import discover_topics
+from build_hooks.workers import WorkerFailure
+
+LOW, HIGH = 0.8, 1.25
+VALIDATION_FORMAT = "jax-vs-pytorch/validation"
+ROUNDS = 5
+BLOCKS_PER_ROUND = 3
+MIN_RUN_TIME = 0.2  # torch.utils.benchmark's default
+
+
+def validation_path(project_dir: Path, machine_name: str) -> Path:
+    return project_dir / "results" / machine_name / "validation.json"
+
+
+def run_validation(settings: Settings, log: Log) -> dict[str, Any]:
+    topics = discover_topics(settings.snippets_dir)
+    log("Loading (or measuring) the site's own results first")
+    site = run_build(settings, log, topics)
+    site_medians = {(r["topic"], r["framework"], r["variant"], r["size"]): r["median_s"]
+                    for r in site.data["results"]}
+    machine = environment.machine()
+    run_dir = Path(tempfile.mkdtemp(prefix="jax-vs-pytorch-validate-"))
+    pool = WorkerPool(settings, run_dir, log)
+    rows: list[dict[str, Any]] = []
+    try:
+        for topic in topics:
+            for size in topic.sizes:
+                prepared: dict[str, dict[str, Any]] = {}
+                for framework in FRAMEWORKS:
+                    worker = pool.get(framework)
+                    if worker.unavailable is not None:
+                        continue
+                    message = prepare_message(topic, framework, size,
+                                              run_dir / f"{topic.name}-{framework}-{size}",
+                                              settings)
+                    try:
+                        response = worker.request(message, settings.timeout_s)
+                    except WorkerFailure as failure:
+                        log(f"{topic.name} {framework} {size}: {failure.message}")
+                        continue
+                    if response["setup"]["status"] == "ok":
+                        prepared[framework] = response
+                for index, variant in enumerate(topic.variants):
+                    order = list(prepared) if index % 2 == 0 else list(prepared)[::-1]
+                    for framework in order:
+                        info = prepared[framework]["variants"][variant.name]
+                        if info["status"] != "ok":
+                            continue
+                        log(f"Validating {topic.name} · {FRAMEWORK_LABELS[framework]} · "
+                            f"{variant.name} · {topic.size_name}={size}")
+                        response = pool.workers[framework].request({
+                            "op": "validate", "variant": variant.name, "number": info["number"],
+                            "blocks": BLOCKS_PER_ROUND, "rounds": ROUNDS,
+                            "min_run_time": MIN_RUN_TIME}, settings.timeout_s)
+                        harness = statistics.median(response["harness"])
+                        independent = statistics.median(response["independent"])
+                        site_median = site_medians.get((topic.name, framework, variant.name,
+                                                        size))
+                        rows.append({
+                            "topic": topic.name, "framework": framework,
+                            "variant": variant.name, "size": size,
+                            "harness_median_s": harness, "independent_median_s": independent,
+                            "ratio": harness / independent,
+                            "site_median_s": site_median,
+                            "site_ratio": site_median / independent if site_median else None,
+                            "tool": "torch.utils.benchmark.Timer.blocked_autorange"
+                            if framework == "pytorch" else "timeit + jax.block_until_ready",
+                        })
+                for framework in prepared:
+                    pool.workers[framework].request({"op": "release"}, settings.timeout_s)
+        frameworks = {fw: w.environment for fw, w in pool.workers.items() if w.environment}
+        pool.close()
+    except BaseException:
+        pool.kill()
+        raise
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    name = environment.machine_name(machine)
+    report = {
+        "format": VALIDATION_FORMAT,
+        "schema_version": 1,
+        "machine_name": name,
+        "measured_at": environment.now_iso(),
+        "harness_version": HARNESS_VERSION,
+        "machine": machine,
+        "frameworks": frameworks,
+        "settings": settings.measure.as_dict(),
+        "range": [LOW, HIGH],
+        "all_in_range": all(LOW <= row["ratio"] <= HIGH for row in rows) and bool(rows),
+        "rows": rows,
+    }
+    write_atomically(validation_path(settings.project_dir, name), json.dumps(report, indent=1))
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    lines = [f"Validation on {report['machine']['cpu']} ({report['machine_name']}), "
+             f"{report['measured_at']}",
+             f"{'topic':<20} {'framework':<9} {'variant':<18} {'size':>8} {'harness':>10} "
+             f"{'independent':>11} {'ratio':>6} {'site':>6}"]
+    for row in report["rows"]:
+        site = f"{row['site_ratio']:.2f}" if row["site_ratio"] else "-"
+        flag = "" if LOW <= row["ratio"] <= HIGH else "  OUT OF RANGE"
+        lines.append(f"{row['topic']:<20} {row['framework']:<9} {row['variant']:<18} "
+                     f"{row['size']:>8} {format_seconds(row['harness_median_s']):>10} "
+                     f"{format_seconds(row['independent_median_s']):>11} "
+                     f"{row['ratio']:>6.2f} {site:>6}{flag}")
+    verdict = "all ratios within" if report["all_in_range"] else "NOT all ratios within"
+    lines.append(f"{verdict} {LOW}-{HIGH} ({len(report['rows'])} rows)")
+    return "\n".join(lines)

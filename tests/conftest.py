@@ -1,0 +1,94 @@
+"""Fixture sites: real, tiny MkDocs projects assembled from topic folders in tests/fixtures."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_TOPICS = ROOT / "tests" / "fixtures" / "topics"
+
+# Silence the MkDocs-2 notices of mkdocs-gen-files and Material; they are not under test here.
+QUIET = {"DISABLE_MKDOCS_2_WARNING": "true", "NO_MKDOCS_2_WARNING": "1"}
+
+MKDOCS_TEMPLATE = {
+    "site_name": "Fixture",
+    "site_description": "A fixture site for the tests.",
+    "theme": {"name": "material", "font": False,
+              "features": ["content.tabs.link", "content.code.copy"]},
+    "markdown_extensions": [
+        "admonition", "tables", "attr_list", "md_in_html", "pymdownx.details",
+        "pymdownx.superfences", {"pymdownx.tabbed": {"alternate_style": True}},
+        "pymdownx.highlight",
+    ],
+    "plugins": ["search", {"gen-files": {"scripts": [str(ROOT / "build_hooks" / "gen_data.py")]}}],
+    "hooks": [str(ROOT / "build_hooks" / "hooks.py")],
+}
+
+
+@dataclass
+class FixtureSite:
+    root: Path
+
+    def build(self, *args: str, tool: str = "mkdocs", strict: bool = True,
+              env: dict[str, str] | None = None, timeout: float = 600
+              ) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", tool, "build", "-f", "mkdocs.yml", *args]
+        if strict:
+            command.append("--strict")
+        full_env = {**os.environ, **QUIET, **(env or {})}
+        for name in ("COMPARISON_QUICK", "COMPARISON_REFRESH"):
+            if env is None or name not in env:
+                full_env.pop(name, None)
+        process = subprocess.run(command, cwd=self.root, env=full_env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True, timeout=timeout)
+        process.stderr = process.stdout  # one log, in order: MkDocs prints some lines to stdout
+        return process
+
+    def results(self) -> dict[str, Any]:
+        return json.loads((self.root / "site" / "results.json").read_text())
+
+    def html(self, page: str) -> str:
+        return (self.root / "site" / page / "index.html").read_text() if page else \
+            (self.root / "site" / "index.html").read_text()
+
+    def rows(self, topic: str) -> list[dict[str, Any]]:
+        return [r for r in self.results()["results"] if r["topic"] == topic]
+
+
+def make_site(directory: Path, topics: list[str], settings: dict[str, Any] | None = None,
+              pages: dict[str, str] | None = None) -> FixtureSite:
+    """A site in `directory` with the named fixture topics, a page for each, quick settings."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in topics:
+        shutil.copytree(FIXTURE_TOPICS / name, directory / "snippets" / name)
+    (directory / "snippets").mkdir(exist_ok=True)
+    docs = directory / "docs"
+    (docs / "topics").mkdir(parents=True, exist_ok=True)
+    (docs / "index.md").write_text("# Fixture\n\n{{ comparison_table }}\n")
+    for name in topics:
+        (docs / "topics" / f"{name}.md").write_text(f"# {name}\n\nProse.\n\n{{{{ topic {name} }}}}\n")
+    for page, text in (pages or {}).items():
+        (docs / page).parent.mkdir(parents=True, exist_ok=True)
+        (docs / page).write_text(text)
+    config = dict(MKDOCS_TEMPLATE)
+    config["extra"] = {"comparison": {"quick": True, "cache_dir": ".cache", "timeout": 120,
+                                      **(settings or {})}}
+    (directory / "mkdocs.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return FixtureSite(directory)
+
+
+@pytest.fixture
+def site_factory(tmp_path: Path):
+    def factory(topics: list[str], **kwargs: Any) -> FixtureSite:
+        return make_site(tmp_path / "project", topics, **kwargs)
+    return factory

@@ -1,0 +1,216 @@
+"""The run step with real workers and real frameworks, on fixture topics (no MkDocs here)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+
+from build_hooks.build import run_build
+from build_hooks.settings import MeasureSettings, Settings
+
+from .conftest import FIXTURE_TOPICS
+
+pytestmark = pytest.mark.slow
+
+
+def settings_for(tmp_path: Path, topics: list[str], **overrides) -> Settings:
+    snippets = tmp_path / "snippets"
+    for name in topics:
+        shutil.copytree(FIXTURE_TOPICS / name, snippets / name)
+    fields = dict(project_dir=tmp_path, snippets_dir=snippets, cache_dir=tmp_path / "cache",
+                  measure=MeasureSettings.quick_mode(), timeout_s=60.0)
+    fields.update(overrides)
+    return Settings(**fields)
+
+
+def by_key(results) -> dict[tuple[str, str, str, int], dict]:
+    return {(r["topic"], r["framework"], r["variant"], r["size"]): r
+            for r in results.data["results"]}
+
+
+def test_good_pair_gives_statistics_output_and_parity(tmp_path):
+    messages: list[str] = []
+    results = run_build(settings_for(tmp_path, ["double"]), messages.append)
+    rows = by_key(results)
+    assert set(rows) == {("double", fw, "double", n) for fw in ("jax", "pytorch") for n in (8, 16)}
+    for row in rows.values():
+        assert row["status"] == "ok"
+        assert row["first_call_s"] > 0
+        assert len(row["samples"]) == row["n"] >= 2
+        assert row["median_s"] == pytest.approx(statistics.median(row["samples"]))
+        assert row["q25_s"] <= row["median_s"] <= row["q75_s"]
+        assert row["gflops"] == pytest.approx(row["size"] / row["median_s"] / 1e9)
+        assert row["environment"]["framework"]["framework"] == row["framework"]
+    assert rows[("double", "jax", "double", 8)]["stdout"] == \
+        "jax doubled: [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0]\n"
+    assert rows[("double", "pytorch", "double", 16)]["stdout"].startswith("pytorch doubled: [0.0")
+    parity = results.data["parity"]["double"]
+    assert parity["status"] == "match"
+    assert len(parity["checks"]) == 2 and all(c["max_abs_diff"] == 0.0 for c in parity["checks"])
+    digests = {s["inputs_digest"] for s in results.data["topics"][0]["setups"]}
+    assert len(digests) == 2  # one per size, identical on both sides
+    # Progress names the topic and framework; each framework is imported once.
+    assert any("double" in m and "JAX" in m for m in messages)
+    assert "Worker starts this build: jax 1, pytorch 1" in messages
+
+
+def test_second_build_comes_from_the_cache_without_workers(tmp_path):
+    settings = settings_for(tmp_path, ["double"])
+    first = run_build(settings, lambda message: None)
+    messages: list[str] = []
+    second = run_build(settings, messages.append)
+    assert second.ran == [] and first.ran == ["double"]
+    assert not any("Starting" in m for m in messages)
+    assert any("came from the cache" in m for m in messages)
+    assert [r["samples"] for r in second.data["results"]] == \
+        [r["samples"] for r in first.data["results"]]
+    # Editing a snippet re-runs that topic only.
+    side = settings.snippets_dir / "double" / "jax.py"
+    side.write_text(side.read_text().replace("2 * x", "x + x"))
+    third = run_build(settings, lambda message: None)
+    assert third.ran == ["double"]
+
+
+def test_refresh_runs_everything_again(tmp_path):
+    settings = settings_for(tmp_path, ["double"])
+    run_build(settings, lambda message: None)
+    refreshed = run_build(Settings(**{**settings.__dict__, "refresh": True}), lambda m: None)
+    assert refreshed.ran == ["double"]
+
+
+def test_raising_snippet_is_a_result_with_a_trimmed_traceback(tmp_path):
+    results = run_build(settings_for(tmp_path, ["raises", "double"]), lambda message: None)
+    rows = by_key(results)
+    failed = rows[("raises", "jax", "compute", 4)]
+    assert failed["status"] == "error"
+    error = failed["error"]
+    assert error["type"] == "ValueError"
+    assert error["message"] == "the JAX side refuses <b>politely</b>"
+    assert error["file"] == "snippets/raises/jax.py" and error["line"] == 9
+    # Only the snippet's own frames: the harness's frames are trimmed away.
+    assert "build_hooks" not in error["traceback"]
+    assert 'in compute' in error["traceback"] and "in helper" in error["traceback"]
+    assert failed["stdout"] == "about to fail\n"
+    assert rows[("raises", "pytorch", "compute", 4)]["status"] == "ok"
+    assert results.data["parity"]["raises"]["status"] == "not_compared"
+    # The next topic in the same workers still runs.
+    assert rows[("double", "jax", "double", 8)]["status"] == "ok"
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "environ").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_hanging_snippet_is_killed_with_its_children_and_reported(tmp_path, monkeypatch):
+    marker = f"HANG_MARKER_{os.getpid()}_{time.time_ns()}"
+    monkeypatch.setenv("JAX_VS_PYTORCH_TEST_MARKER", marker)
+    settings = settings_for(tmp_path, ["hangs", "double"], timeout_s=8.0)
+    started = time.monotonic()
+    results = run_build(settings, lambda message: None)
+    elapsed = time.monotonic() - started
+    rows = by_key(results)
+    hung = rows[("hangs", "jax", "compute", 4)]
+    assert hung["status"] == "timeout"
+    assert "killed after 8 s" in hung["error"]["message"]
+    entry = next(t for t in results.data["topics"] if t["topic"] == "hangs")
+    setup = next(s for s in entry["setups"] if s["framework"] == "jax")
+    assert setup["stdout"] == "setting up, then sleeping\n"
+    assert rows[("hangs", "pytorch", "compute", 4)]["status"] == "ok"
+    assert rows[("double", "jax", "double", 8)]["status"] == "ok"  # worker restarted
+    assert elapsed < 60
+    assert _processes_with(marker) == []  # no worker or child left behind
+
+
+def test_crashing_snippet_reports_the_exit_and_the_worker_restarts(tmp_path):
+    results = run_build(settings_for(tmp_path, ["crashes", "double"]), lambda message: None)
+    rows = by_key(results)
+    crashed = rows[("crashes", "jax", "compute", 4)]
+    assert crashed["status"] == "crashed"
+    assert "exited with code 3" in crashed["error"]["message"]
+    assert crashed["stdout"] == "goodbye\n"
+    assert rows[("double", "jax", "double", 16)]["status"] == "ok"
+
+
+def test_global_state_changed_by_one_topic_does_not_leak_into_the_next(tmp_path):
+    results = run_build(settings_for(tmp_path, ["sets_x64", "checks_x64"]), lambda m: None)
+    rows = by_key(results)
+    assert rows[("sets_x64", "jax", "compute", 4)]["status"] == "ok"
+    setups = {(s["framework"]): s for t in results.data["topics"] if t["topic"] == "checks_x64"
+              for s in t["setups"]}
+    assert setups["jax"]["stdout"] == "x64: False default float: float32\n"
+    assert setups["pytorch"]["stdout"] == "default dtype: torch.float32 threads: " \
+        f"{len(os.sched_getaffinity(0))}\n"
+    notes = next(t for t in results.data["topics"] if t["topic"] == "sets_x64")["notes"]
+    assert any("jax_enable_x64" in note for note in notes)
+    assert any("default_dtype" in note and "num_threads" in note for note in notes)
+
+
+def test_function_returning_a_python_number_is_timed_but_not_compared(tmp_path):
+    results = run_build(settings_for(tmp_path, ["returns_scalar"]), lambda m: None)
+    rows = by_key(results)
+    for framework in ("jax", "pytorch"):
+        row = rows[("returns_scalar", framework, "compute", 4)]
+        assert row["status"] == "ok" and row["median_s"] > 0
+        assert row["blockable"] is False
+    parity = results.data["parity"]["returns_scalar"]
+    assert parity["status"] == "nothing"
+    assert "nothing to compare" in parity["message"] and "float" in parity["message"]
+
+
+def test_missing_framework_is_reported_and_the_other_side_runs(tmp_path, monkeypatch):
+    # A sitecustomize that makes `import jax` fail in the workers, as if jax were not installed.
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'jax' or name.startswith('jax.'):\n"
+        "            raise ModuleNotFoundError(\"No module named 'jax'\")\n"
+        "sys.meta_path.insert(0, Block())\n")
+    monkeypatch.setenv("PYTHONPATH", str(blocker))
+    results = run_build(settings_for(tmp_path, ["double"]), lambda m: None)
+    rows = by_key(results)
+    jax_row = rows[("double", "jax", "double", 8)]
+    assert jax_row["status"] == "not_run"
+    assert "No module named 'jax'" in jax_row["error"]["message"]
+    assert rows[("double", "pytorch", "double", 8)]["status"] == "ok"
+
+
+def test_everything_a_snippet_writes_is_captured_and_cleaned(tmp_path):
+    results = run_build(settings_for(tmp_path, ["prints_everywhere"]), lambda m: None)
+    row = by_key(results)[("prints_everywhere", "pytorch", "compute", 4)]
+    stdout, stderr = row["stdout"], row["stderr"]
+    assert stdout.startswith("module level\nwritten to file descriptor 1 by C-level code\n")
+    assert "red text and <b>markup</b>\n" in stdout  # colour codes removed, text kept
+    assert "bad bytes: \ufffd\ufffd\n" in stdout
+    assert "to stderr\n" in stderr
+    assert "UserWarning: a warning from the snippet" in stderr
+    assert "INFO:snippet:a log record" in stderr
+    assert "\x1b" not in stdout + stderr
+
+
+def test_huge_output_is_cut_with_a_note(tmp_path):
+    settings = settings_for(tmp_path, ["double"], output_limit_bytes=4096)
+    side = settings.snippets_dir / "double" / "pytorch.py"
+    side.write_text(side.read_text().replace(
+        'print("pytorch doubled:", result.tolist())',
+        'print("x" * 3_000_000)\n    print("the end")'))
+    results = run_build(settings, lambda m: None)
+    row = by_key(results)[("double", "pytorch", "double", 8)]
+    assert len(row["stdout"]) < 5000
+    assert "of output cut here; 2.9 MiB in all" in row["stdout"]
+    assert row["stdout"].endswith("the end\n")

@@ -1,0 +1,250 @@
+"""Real `mkdocs build` (and `properdocs build`) runs of tiny fixture sites."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from build_hooks.render import format_seconds
+
+from .conftest import QUIET
+
+pytestmark = pytest.mark.slow
+
+ROW_KEYS = {"topic", "framework", "variant", "size", "status", "first_call_s", "median_s",
+            "iqr_s", "samples", "stdout", "noisy", "n", "environment"}
+
+
+def test_good_site_builds_strict_with_results_and_pages(site_factory):
+    site = site_factory(["double"])
+    build = site.build()
+    assert build.returncode == 0, build.stderr
+    data = site.results()
+    assert data["schema_version"] == 1
+    environment = data["environment"]
+    for key in ("cpu", "python", "packages", "frameworks"):
+        assert key in environment
+    assert environment["packages"]["jax"] and environment["packages"]["torch"]
+    assert environment["frameworks"]["jax"]["intra_op_threads"] == \
+        environment["frameworks"]["pytorch"]["intra_op_threads"]
+    assert environment["frameworks"]["jax"]["matmul_precision"] == "highest"
+    rows = site.rows("double")
+    assert {(r["framework"], r["size"]) for r in rows} == \
+        {(fw, n) for fw in ("jax", "pytorch") for n in (8, 16)}
+    for row in rows:
+        assert ROW_KEYS <= set(row)
+        assert row["status"] == "ok" and row["samples"] and row["median_s"] > 0
+    assert data["parity"]["double"]["status"] == "match"
+
+    page = site.html("topics/double")
+    # Linked content tabs, PyTorch first, with the real code and the real output.
+    labels = re.findall(r'<label for="__tabbed_\d+_\d+">([^<]+)</label>', page)
+    assert labels[:2] == ["PyTorch", "JAX"]
+    assert '<span class="nf">double</span>' in page
+    assert "jax doubled: [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0]" in page
+    assert "Outputs match" in page
+    # Every median on the page is the median in results.json.
+    for row in rows:
+        assert format_seconds(row["median_s"]) in html.unescape(page)
+    home = site.html("")
+    assert 'href="topics/double/"' in home
+    assert "Doubling a vector" in home
+
+
+def test_warm_rebuild_runs_nothing_and_says_so(site_factory):
+    site = site_factory(["double"])
+    assert site.build().returncode == 0
+    first = site.results()
+    again = site.build()
+    assert again.returncode == 0, again.stderr
+    assert "came from the cache" in again.stderr
+    assert "Starting the" not in again.stderr
+    assert [r["samples"] for r in site.results()["results"]] == \
+        [r["samples"] for r in first["results"]]
+
+
+def test_refresh_variable_measures_again(site_factory):
+    site = site_factory(["double"])
+    assert site.build().returncode == 0
+    again = site.build(env={"COMPARISON_REFRESH": "1"})
+    assert again.returncode == 0, again.stderr
+    assert "Measuring topic 1/1 'double' (refresh requested)" in again.stderr
+
+
+def test_properdocs_builds_the_same_site(site_factory):
+    site = site_factory(["double"])
+    build = site.build(tool="properdocs")
+    assert build.returncode == 0, build.stderr
+    assert site.results()["parity"]["double"]["status"] == "match"
+    assert "MkDocs may break support" not in build.stderr
+
+
+def test_broken_topics_fail_with_one_error_listing_every_problem(site_factory):
+    site = site_factory(["double"])
+    broken = site.root / "snippets" / "broken"
+    broken.mkdir()
+    (broken / "topic.toml").write_text('title = "Broken"\nsizes = []\ncolour = "red"\n')
+    (broken / "inputs.py").write_text("def make_inputs(size):\n    return {}\n")
+    (broken / "pytorch.py").write_text("def setup(inputs, device):\n    return ()\n")
+    build = site.build()
+    assert build.returncode != 0
+    log = build.stderr
+    assert "problem(s) in the comparison topics" in log
+    for expected in ("broken/jax.py: file is missing", "'sizes' is empty",
+                     "unknown key 'colour'", "required key 'question' is missing"):
+        assert expected in log
+    assert log.count("Fix:") >= 4
+    assert not (site.root / "site" / "results.json").exists()
+
+
+def test_raising_snippet_shows_the_error_and_fails_strict(site_factory):
+    site = site_factory(["raises", "double"])
+    strict = site.build()
+    assert strict.returncode != 0
+    assert re.search(r"WARNING\s+-\s+snippets/raises/jax\.py:9: ValueError: the JAX side refuses",
+                     strict.stderr)
+    assert "Aborted with" in strict.stderr
+    lenient = site.build(strict=False)
+    assert lenient.returncode == 0, lenient.stderr
+    page = site.html("topics/raises")
+    assert "JAX raised ValueError in compute" in page
+    # The message is shown as text, never as markup.
+    assert "&lt;b&gt;politely&lt;/b&gt;" in page and "<b>politely</b>" not in page
+    assert "about to fail" in page
+    assert "Outputs not compared" in page
+    assert "jax doubled" in site.html("topics/double")
+
+
+def test_hanging_snippet_times_out_and_the_page_says_so(site_factory):
+    site = site_factory(["hangs", "double"], settings={"timeout": 5})
+    started = time.monotonic()
+    build = site.build(strict=False)
+    assert build.returncode == 0, build.stderr
+    assert time.monotonic() - started < 90
+    page = html.unescape(site.html("topics/hangs"))
+    assert "timed out: killed after 5 s" in page
+    assert "setting up, then sleeping" in page
+    row = next(r for r in site.rows("hangs") if r["framework"] == "jax")
+    assert row["status"] == "timeout"
+    assert site.build().returncode != 0  # --strict fails on it (from the cache, too)
+
+
+def test_unknown_directive_names_the_page_and_line(site_factory):
+    site = site_factory(["double"], pages={"extra.md": "# Extra\n\nText\n\n{{ topik double }}\n"})
+    build = site.build()
+    assert build.returncode != 0
+    assert "docs/extra.md, line 5: unknown directive 'topik'" in build.stderr
+
+
+def test_directive_inside_a_code_fence_is_left_alone(site_factory):
+    site = site_factory(["double"], pages={"howto.md": "# How\n\n```\n{{ topic nope }}\n```\n"})
+    build = site.build()
+    assert build.returncode == 0, build.stderr
+    assert "{{ topic nope }}" in html.unescape(site.html("howto"))
+
+
+def test_topic_without_a_page_fails_strict(site_factory):
+    site = site_factory(["double"])
+    (site.root / "docs" / "topics" / "double.md").unlink()
+    build = site.build()
+    assert build.returncode != 0
+    assert "Topic 'double' is on no page" in build.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(log: queue.Queue, lines: list[str], pattern: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = log.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if line is None:  # the server exited
+            break
+        lines.append(line)
+        if re.search(pattern, line):
+            return
+    raise AssertionError(f"never saw {pattern!r}; log:\n{''.join(lines)}")
+
+
+def _read_lines(stream, log: queue.Queue) -> None:
+    for line in stream:
+        log.put(line)
+    log.put(None)
+
+
+def test_serve_reruns_only_the_edited_topic(site_factory):
+    site = site_factory(["double", "returns_scalar"])
+    assert site.build().returncode == 0  # fill the cache first
+    env = {**os.environ, **QUIET}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "serve", "-f", "mkdocs.yml",
+         "-a", f"127.0.0.1:{_free_port()}"],
+        cwd=site.root, env=env, stderr=subprocess.STDOUT, stdout=subprocess.PIPE, text=True,
+        start_new_session=True)
+    log: queue.Queue = queue.Queue()
+    threading.Thread(target=_read_lines, args=(process.stdout, log), daemon=True).start()
+    lines: list[str] = []
+    try:
+        _wait_for(log, lines, r"Serving on", timeout=120)
+        assert any("came from the cache" in line for line in lines)
+        time.sleep(1)
+        side = site.root / "snippets" / "double" / "jax.py"
+        side.write_text(side.read_text().replace("jax doubled:", "jax doubled again:"))
+        _wait_for(log, lines, r"Finished 'double'", timeout=120)
+        text = "".join(lines)
+        assert "Measuring topic 1/1 'double' (the topic's files changed)" in text
+        assert "'returns_scalar'" not in text.split("Serving on", 1)[1]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_results_json_is_listed_on_disk_only_in_the_site(site_factory):
+    site = site_factory(["double"])
+    assert site.build().returncode == 0
+    # Generated files never go into docs/ (that would loop `serve`).
+    assert not (Path(site.root) / "docs" / "results.json").exists()
+    assert (Path(site.root) / "site" / "results.json").exists()
+
+
+def test_bad_settings_fail_with_every_problem_and_its_fix(site_factory):
+    site = site_factory(["double"], settings={"timeot": 5, "memory_limit_mb": "lots"})
+    build = site.build()
+    assert build.returncode != 0
+    log = build.stderr
+    assert "mkdocs.yml: extra.comparison.timeot: Unrecognised configuration name: timeot " \
+        "(remove it, or check the spelling against the README)" in log
+    assert "extra.comparison.memory_limit_mb: Expected type: <class 'int'>" in log
+    assert "Starting the" not in log  # nothing ran
+
+
+def test_settings_out_of_range_say_what_to_set(site_factory):
+    site = site_factory(["double"], settings={"measure": {"blocks": 0}, "min_speedup": 0.5})
+    build = site.build()
+    assert build.returncode != 0
+    assert "extra.comparison.measure.blocks: out of range; set it to a count of 1 or more" \
+        in build.stderr
+    assert "extra.comparison.min_speedup: out of range; set it to a factor of 1.0 or more" \
+        in build.stderr
