@@ -60,6 +60,33 @@ def _config_without_hooks(config_file: Path, destination: Path) -> Path:
     return path
 
 
+def _prerendered_config(plain_config: Path, config_file: Path, destination: Path) -> Path:
+    """The same pages with the directives already expanded, built without hooks: isolates what
+    the hooks themselves cost from what rendering their content costs."""
+    from mkdocs.config import load_config
+
+    from build_hooks.build import run_build
+    from build_hooks.pages import PageContext, expand_directives
+    from build_hooks.settings import load_settings
+
+    loaded = load_config(str(config_file))
+    settings = load_settings(loaded.extra, config_file)
+    results = run_build(settings, lambda message: None)
+    docs = Path(loaded.docs_dir)
+    pages = {p.relative_to(docs).as_posix() for p in docs.rglob("*.md")}
+    target = destination / "prerendered-docs"
+    for page in pages:
+        context = PageContext(uri=page, pages=pages, project_dir=settings.project_dir)
+        (target / page).parent.mkdir(parents=True, exist_ok=True)
+        (target / page).write_text(expand_directives((docs / page).read_text(), context,
+                                                     lambda: results))
+    config = yaml.safe_load(plain_config.read_text())
+    config["docs_dir"] = str(target)
+    path = destination / "mkdocs-prerendered.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
 def imported_modules(importtime_log: str) -> set[str]:
     """Module names from `python -X importtime` output."""
     names = set()
@@ -73,16 +100,22 @@ def imported_modules(importtime_log: str) -> set[str]:
 def run_bench(config_file: Path, repeats: int, log: Log) -> dict[str, Any]:
     env = {**os.environ, **QUIET}
     env.pop("COMPARISON_REFRESH", None)
+    # Measure what a user sees: Python caches compiled bytecode unless told not to (some
+    # sandboxes set this variable; then every build would recompile this package from source).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory(prefix="jax-vs-pytorch-bench-") as scratch:
         scratch_dir = Path(scratch)
         log("Warming the cache (measures whatever is missing)")
         _build(config_file, scratch_dir / "warmup", env)
         plain = _config_without_hooks(config_file, scratch_dir)
-        warm_times, plain_times = [], []
+        prerendered = _prerendered_config(plain, config_file, scratch_dir)
+        warm_times, plain_times, prerendered_times = [], [], []
         for index in range(repeats):
-            log(f"Round {index + 1}/{repeats}: warm rebuild, then the site without hooks")
+            log(f"Round {index + 1}/{repeats}: warm rebuild, the site without hooks, the same "
+                "pages pre-rendered")
             warm_times.append(_build(config_file, scratch_dir / "warm", env)[0])
             plain_times.append(_build(plain, scratch_dir / "plain", env)[0])
+            prerendered_times.append(_build(prerendered, scratch_dir / "pre", env)[0])
         _, traced = _build(config_file, scratch_dir / "importtime", env, "-X", "importtime")
         modules = imported_modules(traced.stderr)
         framework_modules = sorted(m for m in modules
@@ -106,7 +139,9 @@ def run_bench(config_file: Path, repeats: int, log: Log) -> dict[str, Any]:
         "machine_name": environment.machine_name(machine), "machine": machine,
         "measured_at": environment.now_iso(),
         "warm_rebuild_s": warm_times, "without_hooks_s": plain_times,
+        "prerendered_s": prerendered_times,
         "warm_median_s": warm, "without_hooks_median_s": without, "ratio": warm / without,
+        "prerendered_median_s": statistics.median(prerendered_times),
         "ratio_limit": WARM_LIMIT,
         "framework_modules_imported_by_mkdocs": framework_modules,
         "cold_build_s": cold_seconds, "cold_build_ok": cold.returncode == 0,
@@ -131,6 +166,9 @@ def format_report(report: dict[str, Any]) -> str:
         f"  same site without the hooks    median {report['without_hooks_median_s']:.2f} s",
         f"  ratio                          {report['ratio']:.2f} (limit "
         f"{report['ratio_limit']})",
+        f"  same pages pre-rendered, no hooks median {report['prerendered_median_s']:.2f} s: "
+        f"the hooks' own work is {report['warm_median_s'] - report['prerendered_median_s']:+.2f}"
+        f" s, rendering their content {report['prerendered_median_s'] - report['without_hooks_median_s']:+.2f} s",
         f"  torch/jax modules imported by the MkDocs process on a warm rebuild: "
         f"{', '.join(imports) if imports else 'none'}",
         f"  cold build ({report['cold_topics_measured']} topics, quick measurements) "

@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--quick", action="store_true", help="short measurements (tests, drafts)")
     commands.add_parser("show", help="print the results in the cache as a table")
     bench = commands.add_parser("bench", help="build-time costs")
-    bench.add_argument("--repeats", type=int, default=5)
+    bench.add_argument("--repeats", type=int, default=11)
     commands.add_parser("validate", help="re-time every topic with independent tools")
     args = parser.parse_args(argv)
     config_file = args.config_file.resolve()

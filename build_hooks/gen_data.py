@@ -9,4 +9,5 @@ import mkdocs_gen_files
 from build_hooks import session
 
 with mkdocs_gen_files.open("results.json", "w") as stream:
-    json.dump(session.results().data, stream, separators=(",", ":"))
+    # One write of the C encoder's output: json.dump() to a stream writes piece by piece.
+    stream.write(json.dumps(session.results().data, separators=(",", ":")))
