@@ -101,10 +101,12 @@ class TorchAdapter:
         self.torch = torch
         # Equal threads: the same count XLA's CPU pool uses.
         torch.set_num_threads(schedulable_cores())
-        # No TF32 anywhere (the new fp32_precision API; mixing it with allow_tf32 is an error).
-        torch.backends.cuda.matmul.fp32_precision = "ieee"
-        torch.backends.cudnn.conv.fp32_precision = "ieee"
-        torch.backends.cudnn.rnn.fp32_precision = "ieee"
+        # Full float32 everywhere: "highest" makes CUDA and oneDNN matmuls IEEE (no TF32, no
+        # bfloat16 passes); cuDNN convolutions default to TF32, so they are pinned too. Only the
+        # fp32_precision API is used: mixing it with the legacy allow_tf32 flags is an error.
+        torch.set_float32_matmul_precision("highest")
+        for backend in self._precision_backends():
+            backend.fp32_precision = "ieee"
         if torch.cuda.is_available():
             self.device = torch.device("cuda")
         elif torch.backends.mps.is_available():
@@ -113,6 +115,11 @@ class TorchAdapter:
             self.device = torch.device("cpu")
         self.uses_cuda = self.device.type == "cuda"
         self._baseline = self._state()
+
+    def _precision_backends(self) -> list[Any]:
+        backends = self.torch.backends
+        return [backends.cudnn.conv, backends.cudnn.rnn, backends.mkldnn.conv,
+                backends.mkldnn.rnn]
 
     def block(self, result: Any) -> None:
         # CPU kernels run synchronously; accelerator kernels are queued and need a sync.
@@ -145,9 +152,11 @@ class TorchAdapter:
             "default_dtype": torch.get_default_dtype(),
             "num_threads": torch.get_num_threads(),
             "grad_enabled": torch.is_grad_enabled(),
-            "matmul_fp32_precision": torch.backends.cuda.matmul.fp32_precision,
-            "cudnn_conv_fp32_precision": torch.backends.cudnn.conv.fp32_precision,
-            "cudnn_rnn_fp32_precision": torch.backends.cudnn.rnn.fp32_precision,
+            "float32_matmul_precision": torch.get_float32_matmul_precision(),
+            "matmul_fp32_precision": (torch.backends.cuda.matmul.fp32_precision,
+                                      torch.backends.mkldnn.matmul.fp32_precision),
+            "conv_rnn_fp32_precision": tuple(b.fp32_precision
+                                             for b in self._precision_backends()),
             "deterministic": torch.are_deterministic_algorithms_enabled(),
             "cudnn_benchmark": torch.backends.cudnn.benchmark,
             "anomaly": torch.is_anomaly_enabled(),
@@ -162,19 +171,23 @@ class TorchAdapter:
             "default_dtype": lambda v: torch.set_default_dtype(v),
             "num_threads": lambda v: torch.set_num_threads(v),
             "grad_enabled": lambda v: torch.set_grad_enabled(v),
-            "matmul_fp32_precision": lambda v: setattr(torch.backends.cuda.matmul,
-                                                       "fp32_precision", v),
-            "cudnn_conv_fp32_precision": lambda v: setattr(torch.backends.cudnn.conv,
-                                                           "fp32_precision", v),
-            "cudnn_rnn_fp32_precision": lambda v: setattr(torch.backends.cudnn.rnn,
-                                                          "fp32_precision", v),
+            "float32_matmul_precision": torch.set_float32_matmul_precision,
+            "matmul_fp32_precision": self._set_matmul_precision,
+            "conv_rnn_fp32_precision": lambda values: [
+                setattr(b, "fp32_precision", v)
+                for b, v in zip(self._precision_backends(), values, strict=True)],
             "deterministic": lambda v: torch.use_deterministic_algorithms(v),
             "cudnn_benchmark": lambda v: setattr(torch.backends.cudnn, "benchmark", v),
             "anomaly": lambda v: torch.autograd.set_detect_anomaly(v),
         }
-        for key in changed:
-            setters[key](base[key])
+        for key in setters:  # in order: the legacy global first, then the per-backend values
+            if key in changed:
+                setters[key](base[key])
         return changed
+
+    def _set_matmul_precision(self, values: tuple[str, str]) -> None:
+        self.torch.backends.cuda.matmul.fp32_precision = values[0]
+        self.torch.backends.mkldnn.matmul.fp32_precision = values[1]
 
     def reset_compiler(self) -> None:
         """Forget compiled code "as if you started a fresh process" (torch._dynamo.reset docs),
@@ -198,8 +211,11 @@ class TorchAdapter:
             "matmul_precision": torch.get_float32_matmul_precision(),
             "fp32_precision": {
                 "cuda.matmul": torch.backends.cuda.matmul.fp32_precision,
+                "mkldnn.matmul": torch.backends.mkldnn.matmul.fp32_precision,
                 "cudnn.conv": torch.backends.cudnn.conv.fp32_precision,
                 "cudnn.rnn": torch.backends.cudnn.rnn.fp32_precision,
+                "mkldnn.conv": torch.backends.mkldnn.conv.fp32_precision,
+                "mkldnn.rnn": torch.backends.mkldnn.rnn.fp32_precision,
             },
             "default_dtype": str(torch.get_default_dtype()),
             "compile_cache": "fresh inductor cache directory per build "

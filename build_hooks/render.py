@@ -21,9 +21,54 @@ TAB_ORDER = ("pytorch", "jax")  # PyTorch first, as the article introduces it fi
 MISSING = "—"
 
 
+def _number(value: Any) -> float | None:
+    """A finite, non-negative number, or None for anything else (missing or damaged data)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) and value >= 0 else None
+
+
+def _clean_error(value: Any) -> dict[str, Any] | None:
+    if not isinstance(value, dict):
+        return None
+    return {key: value.get(key) if isinstance(value.get(key), str) else default
+            for key, default in (("type", "an error"), ("message", ""), ("traceback", ""))}
+
+
+def clean_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A results row with every field the renderer reads of the type it expects: a field that
+    is missing or damaged becomes unknown (None, or empty text) instead of a crash."""
+    clean = dict(row)
+    for key in ("median_s", "iqr_s", "q25_s", "q75_s", "first_call_s", "gflops", "measure_s"):
+        clean[key] = _number(row.get(key))
+    n = row.get("n")
+    clean["n"] = n if isinstance(n, int) and not isinstance(n, bool) and n >= 0 else None
+    for key in ("stdout", "stderr"):
+        clean[key] = row.get(key) if isinstance(row.get(key), str) else ""
+    clean["status"] = row.get("status") if isinstance(row.get("status"), str) else "unknown"
+    clean["error"] = _clean_error(row.get("error"))
+    for key in ("noisy", "incomplete", "blockable"):
+        clean[key] = row.get(key) if isinstance(row.get(key), bool) else None
+    environment = row.get("environment")
+    clean["environment"] = environment if isinstance(environment, dict) else {}
+    return clean
+
+
+def _entry(results: BuildResults, topic: str) -> dict[str, Any]:
+    """The topic's entry in the results, with damaged fields made empty."""
+    entry = dict(results.entry(topic))
+    setups = entry.get("setups")
+    entry["setups"] = [s for s in setups if isinstance(s, dict)] if isinstance(setups, list) \
+        else []
+    notes = entry.get("notes")
+    entry["notes"] = [n for n in notes if isinstance(n, str)] if isinstance(notes, list) else []
+    return entry
+
+
 def format_seconds(seconds: float | None) -> str:
     """Three significant digits with a unit: 812 ns, 4.17 ms, 1.20 s."""
-    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+    seconds = _number(seconds)
+    if seconds is None:
         return MISSING
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
         if seconds >= scale or unit == "ns":
@@ -35,23 +80,17 @@ def format_seconds(seconds: float | None) -> str:
 
 def format_timestamp(iso: str | None) -> str:
     """2026-11-25T12:51:37+00:00 -> 2026-11-25 12:51 UTC."""
-    if not iso:
+    if not isinstance(iso, str) or len(iso) < 16:
         return MISSING
     return iso[:16].replace("T", " ") + " UTC"
 
 
 def format_gflops(gflops: float | None) -> str:
     """Three significant digits: 0.00148, 12.3, 98.2, 1234."""
+    gflops = _number(gflops)
     if gflops is None:
         return MISSING
     return f"{gflops:.0f}" if gflops >= 1000 else f"{gflops:.3g}"
-
-
-def format_timestamp(iso: str | None) -> str:
-    """2026-11-25T12:51:37+00:00 -> 2026-11-25 12:51 UTC."""
-    if not iso:
-        return MISSING
-    return iso[:16].replace("T", " ") + " UTC"
 
 
 def format_ratio(ratio: float) -> str:
@@ -79,13 +118,17 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _rows(results: BuildResults, topic: str) -> list[dict[str, Any]]:
+    return [clean_row(row) for row in results.rows(topic)]
+
+
 def _row_index(results: BuildResults, topic: str) -> dict[tuple[str, str, int], dict[str, Any]]:
-    return {(r["framework"], r["variant"], r["size"]): r for r in results.rows(topic)}
+    return {(r["framework"], r["variant"], r["size"]): r for r in _rows(results, topic)}
 
 
 def _setup_for(entry: dict[str, Any], framework: str, size: int) -> dict[str, Any] | None:
-    return next((s for s in entry.get("setups", [])
-                 if s["framework"] == framework and s["size"] == size), None)
+    return next((s for s in entry["setups"]
+                 if s.get("framework") == framework and s.get("size") == size), None)
 
 
 def _error_block(error: dict[str, Any], title: str, indent: int, kind: str = "failure") -> str:
@@ -110,26 +153,27 @@ def _status_title(framework: str, row: dict[str, Any]) -> str:
         return f"{label}: {error.get('message', status)}"
     if status == "expected_error":
         return f"{label} raises {error.get('type')} in {row['variant']}, as this topic expects"
-    if error.get("type") == "MemoryError":
-        return f"{label} ran out of memory (MemoryError) in {row['variant']}"
+    if status == "out_of_memory":
+        return (f"{label} ran out of memory in {row['variant']} ({error.get('type')}; the "
+                "worker memory limit is extra.comparison.memory_limit_mb)")
     return f"{label} raised {error.get('type', 'an error')} in {row['variant']}"
 
 
 def render_side(topic: Topic, results: BuildResults, framework: str, indent: int = 0) -> str:
     """One framework's code, its printed output at the display size, and any error."""
-    entry = results.entry(topic.name)
+    entry = _entry(results, topic.name)
     rows = _row_index(results, topic.name)
     size = topic.display_size
     source = topic.sides[framework]
     parts = [fence(source.text, "python", title=source.relative, line_numbers=True)]
     setup = _setup_for(entry, framework, size)
-    if setup and setup.get("status") not in ("ok", None) and setup.get("error"):
-        first = rows.get((framework, topic.variants[0].name, size), {})
-        parts.append(_error_block(setup["error"], _status_title(framework, {
-            **first, "variant": "setup"}), 0))
+    setup_error = _clean_error(setup.get("error")) if setup else None
+    if setup and setup.get("status") not in ("ok", None) and setup_error:
+        parts.append(_error_block(setup_error, _status_title(framework, {
+            "status": setup.get("status"), "error": setup_error, "variant": "setup"}), 0))
     printed = []
     if setup and (setup.get("stdout") or setup.get("stderr")):
-        printed.append(("setup", setup.get("stdout", ""), setup.get("stderr", "")))
+        printed.append(("setup", str(setup.get("stdout") or ""), str(setup.get("stderr") or "")))
     errors = []
     for variant in topic.variants:
         row = rows.get((framework, variant.name, size))
@@ -167,10 +211,10 @@ def render_code_tabs(topic: Topic, results: BuildResults) -> str:
 
 
 def render_inputs(topic: Topic, results: BuildResults) -> str:
-    entry = results.entry(topic.name)
-    digests = {s["framework"]: s.get("inputs_digest") for s in entry.get("setups", [])
-               if s["size"] == topic.display_size}
-    same = digests.get("jax") and digests.get("jax") == digests.get("pytorch")
+    entry = _entry(results, topic.name)
+    digests = {s.get("framework"): s.get("inputs_digest") for s in entry["setups"]
+               if s.get("size") == topic.display_size}
+    same = isinstance(digests.get("jax"), str) and digests.get("jax") == digests.get("pytorch")
     note = (f"Both sides received identical arrays (SHA-256 of the inputs: "
             f"`{digests['jax'][:16]}…` on both)." if same else
             "The inputs digest could not be confirmed on both sides for this build.")
@@ -184,14 +228,15 @@ def _row_notes(row: dict[str, Any], min_samples: int) -> list[str]:
     if row.get("status") != "ok":
         error = row.get("error") or {}
         kind = {"timeout": "timed out", "crashed": "crashed", "not_run": "not run",
-                "skipped": "skipped",
+                "skipped": "skipped", "out_of_memory": "out of memory",
                 "expected_error": f"raises {error.get('type')} (expected)"}.get(
             row["status"], f"error: {error.get('type', row['status'])}")
         notes.append(kind)
     if row.get("noisy"):
         notes.append("noisy")
     if row.get("incomplete"):
-        notes.append(f"only {row['n']} of {min_samples} samples")
+        notes.append(f"only {row['n'] if row['n'] is not None else '?'} of {min_samples} "
+                     "samples")
     if row.get("blockable") is False and row.get("status") == "ok":
         notes.append("returned no array to wait for")
     return notes
@@ -243,32 +288,34 @@ def render_timings(topic: Topic, results: BuildResults) -> str:
 
 
 def _row_environment(results: BuildResults, topic: str, framework: str) -> dict[str, Any]:
-    row = next((r for r in results.rows(topic) if r["framework"] == framework), None)
-    return (row or {}).get("environment") or {}
+    row = next((r for r in _rows(results, topic) if r["framework"] == framework), None)
+    return row["environment"] if row else {}
 
 
 def _row_environment(results: BuildResults, topic: str, framework: str) -> dict[str, Any]:
-    row = next((r for r in results.rows(topic) if r["framework"] == framework), None)
-    return (row or {}).get("environment") or {}
+    row = next((r for r in _rows(results, topic) if r["framework"] == framework), None)
+    return row["environment"] if row else {}
 
 
 def render_provenance(topic: Topic, results: BuildResults, links: dict[str, str]) -> str:
     """Where and when these numbers were measured, in one sentence."""
-    entry = results.entry(topic.name)
+    entry = _entry(results, topic.name)
     env = results.data["environment"]
     frameworks = []
     machine: dict[str, Any] = env
     for framework in FRAMEWORKS:
         row_env = _row_environment(results, topic.name, framework)
-        machine = row_env.get("machine") or machine
+        if isinstance(row_env.get("machine"), dict):
+            machine = row_env["machine"]
         described = row_env.get("framework")
-        if described and not described.get("unavailable"):
-            frameworks.append(f"{FRAMEWORK_LABELS[framework]} {described['version']} on "
-                              f"{described.get('accelerator') or described['backend']}, "
+        if isinstance(described, dict) and not described.get("unavailable"):
+            frameworks.append(f"{FRAMEWORK_LABELS[framework]} {described.get('version')} on "
+                              f"{described.get('accelerator') or described.get('backend')}, "
                               f"{described.get('intra_op_threads') or '?'} threads")
     gpu = ", ".join(machine.get("gpus") or []) or "no GPU"
-    source = "measured in this build" if entry["source"] == "fresh" else "from the cache"
-    text = (f"Measured {format_timestamp(entry['measured_at'])} ({source}) on "
+    source = {"fresh": "measured in this build", "cache": "from the cache"}.get(
+        entry.get("source"), "origin unknown")
+    text = (f"Measured {format_timestamp(entry.get('measured_at'))} ({source}) on "
             f"{machine.get('cpu')} ({machine.get('schedulable_cores')} cores, {gpu}); "
             + "; ".join(frameworks)
             + ". Each sample is the mean of a block of calls, each call waited for until its "
@@ -299,7 +346,7 @@ def _escape_markdown(text: str) -> str:
 
 
 def render_notes(topic: Topic, results: BuildResults) -> str:
-    notes = results.entry(topic.name).get("notes") or []
+    notes = _entry(results, topic.name)["notes"]
     if not notes:
         return ""
     return "\n".join(f"- {_escape_markdown(note)}" for note in notes) + "\n"

@@ -219,7 +219,7 @@ class TopicRunner:
                      inputs_digest=response["setup"].get("inputs_digest"))
         if setup["status"] != "ok":
             for variant in topic.variants:
-                result.rows.append(_row(topic, framework, variant.name, size, "error",
+                result.rows.append(_row(topic, framework, variant.name, size, setup["status"],
                                         error=setup["error"], phase="setup"))
             return None
         response["prefix"] = str(prefix)
@@ -257,7 +257,7 @@ class TopicRunner:
                     if response is None:
                         break
                     if response["status"] != "ok":
-                        info.update(status="error", error=response["error"])
+                        info.update(status=response["status"], error=response["error"])
                         continue
                     have.extend(response["samples"])
                     used[key] = used.get(key, 0.0) + response["seconds"]

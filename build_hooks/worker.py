@@ -57,6 +57,24 @@ def redirected_output(stdout_path: str, stderr_path: str) -> Iterator[None]:
             os.close(fd)
 
 
+# How the frameworks word an allocation failure: torch's CPU allocator raises RuntimeError,
+# XLA raises RESOURCE_EXHAUSTED, NumPy and Python raise MemoryError.
+OUT_OF_MEMORY_MARKERS = ("can't allocate memory", "out of memory", "resource_exhausted",
+                         "cannot allocate memory", "failed to allocate")
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    if isinstance(error, MemoryError):
+        return True
+    return any(marker in str(error).lower() for marker in OUT_OF_MEMORY_MARKERS)
+
+
+def failure(error: BaseException, own_files: set[str]) -> dict[str, Any]:
+    """A status and its error for a snippet's exception: out_of_memory or error."""
+    status = "out_of_memory" if is_out_of_memory(error) else "error"
+    return {"status": status, "error": describe_exception(error, own_files)}
+
+
 def describe_exception(error: BaseException, own_files: set[str]) -> dict[str, Any]:
     """Exception type, message, and the traceback trimmed to the snippet's own frames."""
     frames = traceback.extract_tb(error.__traceback__)
@@ -121,8 +139,7 @@ class Worker:
                     arguments = (arguments,)
                 block(arguments)
             except (Exception, SystemExit) as error:
-                response["setup"] = {"status": "error",
-                                     "error": describe_exception(error, own_files),
+                response["setup"] = {**failure(error, own_files),
                                      "seconds": time.perf_counter() - started}
                 return response
         response["setup"] = {"status": "ok", "inputs_digest": digest,
@@ -155,7 +172,7 @@ class Worker:
                 described = describe_exception(error, own_files)
                 if expected and any(cls.__name__ == expected for cls in type(error).__mro__):
                     return {"status": "expected_error", "error": described}
-                return {"status": "error", "error": described}
+                return failure(error, own_files)
         if expected:
             return {"status": "error", "error": {
                 "type": "MissingExpectedError", "traceback": "", "file": request["side_path"],
@@ -170,8 +187,8 @@ class Worker:
                 calibration = measure.calibrate(call, block, request["measure"]["min_block_s"],
                                                 limit_s=request["measure"]["max_time_s"] / 2)
             except (Exception, SystemExit) as error:
-                return {"status": "error", "error": describe_exception(error, own_files),
-                        "first_call_s": first_call_s, "leaves": described}
+                return {**failure(error, own_files), "first_call_s": first_call_s,
+                        "leaves": described}
         return {
             "status": "ok",
             "first_call_s": first_call_s,
@@ -191,7 +208,7 @@ class Worker:
                                                 request["blocks"])
             except (Exception, SystemExit) as error:
                 files = {getattr(self.module, "__file__", "")}
-                return {"ok": True, "status": "error", "error": describe_exception(error, files)}
+                return {"ok": True, **failure(error, files)}
         return {"ok": True, "status": "ok", "samples": samples,
                 "seconds": time.perf_counter() - started}
 

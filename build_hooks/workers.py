@@ -41,8 +41,10 @@ def describe_exit(returncode: int | None) -> str:
             name = signal.Signals(number).name
         except ValueError:
             name = f"signal {number}"
-        meaning = signal.strsignal(number) or ""
-        return f"the worker process was killed by {name} ({meaning.lower()})"
+        meaning = (signal.strsignal(number) or "").lower()
+        if number == signal.SIGKILL:
+            meaning += "; the kernel's out-of-memory killer sends this signal too"
+        return f"the worker process was killed by {name} ({meaning})"
     return f"the worker process exited with code {returncode}"
 
 

@@ -150,12 +150,15 @@ def test_global_state_changed_by_one_topic_does_not_leak_into_the_next(tmp_path)
     assert rows[("sets_x64", "jax", "compute", 4)]["status"] == "ok"
     setups = {(s["framework"]): s for t in results.data["topics"] if t["topic"] == "checks_x64"
               for s in t["setups"]}
-    assert setups["jax"]["stdout"] == "x64: False default float: float32\n"
+    assert setups["jax"]["stdout"] == \
+        "x64: False default float: float32\nmatmul precision: highest\n"
     assert setups["pytorch"]["stdout"] == "default dtype: torch.float32 threads: " \
-        f"{len(os.sched_getaffinity(0))}\n"
+        f"{len(os.sched_getaffinity(0))}\ngrad enabled: True matmul: highest\n"
     notes = next(t for t in results.data["topics"] if t["topic"] == "sets_x64")["notes"]
-    assert any("jax_enable_x64" in note for note in notes)
-    assert any("default_dtype" in note and "num_threads" in note for note in notes)
+    assert any("jax_enable_x64" in note and "jax_default_matmul_precision" in note
+               for note in notes)
+    assert any("default_dtype" in note and "num_threads" in note and "grad_enabled" in note
+               and "matmul_fp32_precision" in note for note in notes)
 
 
 def test_function_returning_a_python_number_is_timed_but_not_compared(tmp_path):
