@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from build_hooks import FRAMEWORKS, HARNESS_VERSION, environment
+from build_hooks.charts import make_charts
 from build_hooks.results import BuildResults, assemble
 from build_hooks.settings import Settings
 from build_hooks.store import ResultStore, cache_key, key_parts
@@ -79,7 +80,10 @@ def run_build(settings: Settings, log: Log, topics: list[Topic] | None = None,
         log(f"All {len(topics)} topic(s) came from the cache; nothing to run")
     ordered = [(t, *entries[t.name]) for t in topics if t.name in entries]
     data = assemble(ordered, machine, environment.machine_name(machine), settings)
-    return BuildResults(topics=[t for t in topics if t.name in entries], data=data, ran=ran)
+    shown = [t for t in topics if t.name in entries]
+    charts = {t.name: make_charts(t, [r for r in data["results"] if r["topic"] == t.name],
+                                  settings.cache_dir) for t in shown}
+    return BuildResults(topics=shown, data=data, ran=ran, charts=charts)
 
 
 def _measure(missing: list[tuple[Topic, str, dict[str, str], str]], settings: Settings, store: ResultStore,

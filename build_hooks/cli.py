@@ -4,6 +4,7 @@
     show                                    print the results as a table
     bench [--repeats N]                     build-time costs (make bench)
     validate                                re-time everything with independent tools
+    audit                                   Lighthouse scores of the built site (make audit)
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     bench = commands.add_parser("bench", help="build-time costs")
     bench.add_argument("--repeats", type=int, default=11)
     commands.add_parser("validate", help="re-time every topic with independent tools")
+    audit = commands.add_parser("audit", help="Lighthouse scores of the built site")
+    audit.add_argument("--site-dir", type=Path, default=Path("site"))
     args = parser.parse_args(argv)
     config_file = args.config_file.resolve()
     if not config_file.is_file():
@@ -60,6 +63,16 @@ def main(argv: list[str] | None = None) -> int:
         report = run_bench(config_file, args.repeats, _log)
         print(format_report(report))
         return 0 if report["ratio"] <= report["ratio_limit"] else 1
+    if args.command == "audit":
+        from build_hooks.audit import AuditError, format_report, run_audit
+
+        try:
+            result = run_audit(config_file.parent, args.site_dir.resolve(), _log)
+        except AuditError as error:
+            print(f"audit: {error}", file=sys.stderr)
+            return 2
+        print(format_report(result))
+        return 0 if result["meets_target"] else 1
     if args.command == "validate":
         from build_hooks.validate import format_report, run_validation
 

@@ -7,6 +7,7 @@ A directive is a line of its own, outside code fences:
     {{ comparison_table }}             the measured rows of the comparison
     {{ environment }}                  the machine and frameworks behind the numbers
     {{ validation }}                   the stored `make validate` reports (results/*/)
+    {{ execution_report }}             per topic and framework: status, cost, source
 
 A directive that is unknown, misspelt or names an unknown topic is an error naming the page and
 line, never silently left in the page.
@@ -60,6 +61,7 @@ def _expand(name: str, args: list[str], results: BuildResults, context: PageCont
         "comparison_table": (0, "{{ comparison_table }}"),
         "environment": (0, "{{ environment }}"),
         "validation": (0, "{{ validation }}"),
+        "execution_report": (0, "{{ execution_report }}"),
     }
     if name not in expected:
         raise DirectiveError(f"{where}: unknown directive '{name}'. Fix: use one of "
@@ -82,6 +84,8 @@ def _expand(name: str, args: list[str], results: BuildResults, context: PageCont
         return render.render_example(topic, results, args[1])
     if name == "comparison_table":
         return render.render_comparison_table(results, context.uri)
+    if name == "execution_report":
+        return render.render_execution_report(results, context.uri)
     if name == "validation":
         return render.render_validation(load_validation_reports(context.project_dir, where))
     return render.render_environment(results)

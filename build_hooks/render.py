@@ -8,6 +8,7 @@ parsed as Markdown or HTML.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import textwrap
@@ -352,6 +353,17 @@ def render_notes(topic: Topic, results: BuildResults) -> str:
     return "\n".join(f"- {_escape_markdown(note)}" for note in notes) + "\n"
 
 
+def render_charts(topic: Topic, results: BuildResults) -> str:
+    """Each chart as a figure: the SVG (with its own title and text description) and a
+    caption that says where the same numbers are as text."""
+    figures = []
+    for chart in results.charts.get(topic.name, []):
+        figures.append(f'<figure class="comparison-chart">\n{chart.svg}\n<figcaption>'
+                       f"{html.escape(chart.description)} The same numbers are in the table "
+                       "below.</figcaption>\n</figure>\n")
+    return "\n".join(figures)
+
+
 def render_topic(topic: Topic, results: BuildResults, links: dict[str, str]) -> str:
     """The whole generated part of a topic page; `links` maps page names (methodology,
     environment) to relative links, for the pages this site has."""
@@ -363,6 +375,7 @@ def render_topic(topic: Topic, results: BuildResults, links: dict[str, str]) -> 
         render_inputs(topic, results),
         "## Timings\n",
         render_provenance(topic, results, links),
+        render_charts(topic, results),
         render_timings(topic, results),
         "## Parity\n",
         render_parity(topic, results),
@@ -503,3 +516,36 @@ def render_validation(reports: list[dict[str, Any]]) -> str:
                          f"{format_seconds(row['independent_median_s'])} | {ratio} | {site} |")
         parts.append("\n".join(lines) + "\n")
     return "\n".join(parts)
+
+
+def render_execution_report(results: BuildResults, page_uri: str) -> str:
+    """One row per topic and framework: how it went, what it cost, and where it came from."""
+    lines = ["| Topic | Framework | Status | First calls | Time measuring | Source | Measured |",
+             "|---|---|---|---:|---:|---|---|"]
+    total = 0.0
+    for topic in results.topics:
+        entry = _entry(results, topic.name)
+        rows = _rows(results, topic.name)
+        for framework in FRAMEWORKS:
+            mine = [r for r in rows if r["framework"] == framework]
+            if not mine:
+                continue
+            counts: dict[str, int] = {}
+            for row in mine:
+                counts[row["status"]] = counts.get(row["status"], 0) + 1
+            status = ", ".join(f"{count} {name.replace('_', ' ')}"
+                               for name, count in sorted(counts.items()))
+            firsts = [r["first_call_s"] for r in mine if r["first_call_s"] is not None]
+            spent = sum(r["measure_s"] or 0.0 for r in mine)
+            total += spent
+            source = {"fresh": "measured in this build", "cache": "cache"}.get(
+                entry.get("source"), MISSING)
+            link = f"[{_cell(topic.title)}]({topic_link(topic.name, page_uri)})"
+            lines.append(f"| {link} | {FRAMEWORK_LABELS[framework]} | {status} | "
+                         f"{format_seconds(sum(firsts)) if firsts else MISSING} | "
+                         f"{format_seconds(spent)} | {source} | "
+                         f"{format_timestamp(entry.get('measured_at'))} |")
+    ran = len(results.ran)
+    summary = (f"This build measured {ran} of {len(results.topics)} topic(s); the rest came "
+               f"from the cache. Time spent measuring, all topics: {format_seconds(total)}.")
+    return summary + "\n\n" + "\n".join(lines) + "\n"

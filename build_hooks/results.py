@@ -6,7 +6,7 @@ raw samples on every build, so a change of threshold never leaves a stale flag i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS, HARNESS_VERSION, stats
@@ -25,6 +25,8 @@ class BuildResults:
     data: dict[str, Any]
     ran: list[str]
     """Names of the topics measured in this build (the rest came from the cache)."""
+    charts: dict[str, list[Any]] = field(default_factory=dict)
+    """Per topic, its charts (build_hooks.charts.Chart), drawn from `data`."""
 
     def topic(self, name: str) -> Topic | None:
         return next((t for t in self.topics if t.name == name), None)
@@ -239,3 +241,31 @@ def problems(data: dict[str, Any], allow_missing_frameworks: bool) -> tuple[list
             warnings.append(f"topic '{name}': JAX and PyTorch outputs differ: "
                             f"{summary['message']}")
     return warnings, infos
+
+
+CSV_COLUMNS = ("topic", "framework", "variant", "size", "status", "median_s", "q25_s", "q75_s",
+               "iqr_s", "n", "number", "first_call_s", "gflops", "noisy", "incomplete",
+               "measured_at", "machine", "device", "framework_version", "error_type")
+
+
+def csv_text(data: dict[str, Any]) -> str:
+    """results.csv: one line per measurement (topic, framework, variant, size), no samples."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in data["results"]:
+        environment = row.get("environment") or {}
+        framework = environment.get("framework") or {}
+        machine = environment.get("machine") or {}
+        values = {
+            **{key: row.get(key) for key in CSV_COLUMNS},
+            "machine": machine.get("cpu"),
+            "device": framework.get("accelerator") or framework.get("backend"),
+            "framework_version": framework.get("version"),
+            "error_type": (row.get("error") or {}).get("type"),
+        }
+        writer.writerow(["" if values[key] is None else values[key] for key in CSV_COLUMNS])
+    return buffer.getvalue()

@@ -248,3 +248,22 @@ def test_settings_out_of_range_say_what_to_set(site_factory):
         in build.stderr
     assert "extra.comparison.min_speedup: out of range; set it to a factor of 1.0 or more" \
         in build.stderr
+
+
+def test_reference_pages_and_downloads(site_factory):
+    pages = {"execution.md": "# Execution\n\n{{ execution_report }}\n",
+             "environment.md": "# Environment\n\n{{ environment }}\n"}
+    site = site_factory(["double", "raises"], pages=pages)
+    build = site.build(strict=False)
+    assert build.returncode == 0, build.stderr
+    lines = (site.root / "site" / "results.csv").read_text().splitlines()
+    assert lines[0].startswith("topic,framework,variant,size,status,median_s,")
+    assert len(lines) == 1 + len(site.results()["results"])
+    assert any(line.startswith("raises,jax,compute,4,error,") and line.endswith(",ValueError")
+               for line in lines)
+    execution = html.unescape(site.html("execution"))
+    assert "This build measured 2 of 2 topic(s)" in execution
+    assert "1 error" in execution and "measured in this build" in execution
+    environment = html.unescape(site.html("environment"))
+    assert "Harness version" in environment and "compile_cache" in environment
+    assert "TORCHINDUCTOR_CACHE_DIR" in environment

@@ -1,0 +1,119 @@
+"""`make audit`: Lighthouse scores of the built site, home page and a topic page.
+
+Runs npm's lighthouse@12.2.3 (installed once into .cache/audit) against Debian's Chromium,
+headless, on the site served from 127.0.0.1. The target is 0.98 or more in all four categories
+with the desktop preset; the mobile preset is reported beside it.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from build_hooks import environment
+from build_hooks.build import Log
+from build_hooks.store import write_atomically
+
+LIGHTHOUSE = "lighthouse@12.2.3"
+CHROMIUM = "/usr/bin/chromium"
+CHROME_FLAGS = ("--headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run "
+                "--disable-background-networking --disable-component-update --disable-sync")
+PAGES = ("", "topics/eager_vs_compiled/")
+CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
+TARGET = 0.98
+
+
+class AuditError(Exception):
+    pass
+
+
+def _lighthouse(project_dir: Path, log: Log) -> Path:
+    prefix = project_dir / ".cache" / "audit"
+    binary = prefix / "node_modules" / ".bin" / "lighthouse"
+    if not binary.exists():
+        if shutil.which("npm") is None:
+            raise AuditError("npm is not installed; install Node.js 20 and npm, then run "
+                             "`make audit` again")
+        log(f"Installing {LIGHTHOUSE} into {prefix}")
+        prefix.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+                        LIGHTHOUSE], check=True, capture_output=True, text=True)
+    return binary
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+
+def run_audit(project_dir: Path, site_dir: Path, log: Log) -> dict[str, Any]:
+    if not (site_dir / "index.html").exists():
+        raise AuditError(f"{site_dir} has no built site; run `make site` first")
+    if not Path(CHROMIUM).exists():
+        raise AuditError(f"{CHROMIUM} is missing; install it with `apt-get install chromium`")
+    binary = _lighthouse(project_dir, log)
+    handler = functools.partial(_QuietHandler, directory=str(site_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    scores: dict[str, dict[str, dict[str, float]]] = {}
+    failing: dict[str, list[str]] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="jax-vs-pytorch-audit-") as scratch:
+            for page in PAGES:
+                for preset in ("desktop", "mobile"):
+                    log(f"Lighthouse, {preset} preset: /{page}")
+                    report_path = Path(scratch) / "report.json"
+                    command = [str(binary), base + page, "--quiet", "--output=json",
+                               f"--output-path={report_path}", f"--chrome-flags={CHROME_FLAGS}"]
+                    if preset == "desktop":
+                        command.append("--preset=desktop")
+                    process = subprocess.run(command, env={**os.environ, "CHROME_PATH": CHROMIUM},
+                                             capture_output=True, text=True, timeout=300)
+                    if process.returncode != 0 or not report_path.exists():
+                        raise AuditError(f"lighthouse failed on /{page}:\n{process.stderr}")
+                    report = json.loads(report_path.read_text())
+                    categories = report["categories"]
+                    scores.setdefault("/" + page, {})[preset] = {
+                        name: categories[name]["score"] for name in CATEGORIES}
+                    failing.setdefault("/" + page, []).extend(
+                        f"{preset}: {audit['id']}" for name in CATEGORIES
+                        for ref in categories[name]["auditRefs"]
+                        if ref["weight"] > 0 and (audit := report["audits"][ref["id"]])
+                        ["score"] is not None and audit["score"] < 1)
+    finally:
+        server.shutdown()
+    machine = environment.machine()
+    result = {
+        "format": "jax-vs-pytorch/audit", "schema_version": 1, "tool": LIGHTHOUSE,
+        "measured_at": environment.now_iso(), "machine_name": environment.machine_name(machine),
+        "target": TARGET, "scores": scores, "audits_below_1": failing,
+        "meets_target": all(score >= TARGET for page in scores.values()
+                            for score in page["desktop"].values()),
+    }
+    write_atomically(project_dir / "results" / result["machine_name"] / "audit.json",
+                     json.dumps(result, indent=1))
+    return result
+
+
+def format_report(result: dict[str, Any]) -> str:
+    lines = [f"Lighthouse ({result['tool']}), {result['measured_at']}",
+             f"{'page':<28} {'preset':<8} " + " ".join(f"{c:>15}" for c in CATEGORIES)]
+    for page, presets in result["scores"].items():
+        for preset, scores in presets.items():
+            lines.append(f"{page:<28} {preset:<8} " + " ".join(
+                f"{scores[c]:>15.2f}" for c in CATEGORIES))
+    for page, audits in result["audits_below_1"].items():
+        if audits:
+            lines.append(f"  below 1 on {page}: {', '.join(audits)}")
+    lines.append(("meets" if result["meets_target"] else "DOES NOT meet") +
+                 f" the target of {result['target']} in every category (desktop preset)")
+    return "\n".join(lines)

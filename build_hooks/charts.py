@@ -1,0 +1,246 @@
+"""Charts of the measured results, drawn with matplotlib as inline SVG.
+
+Why matplotlib: it is the most widely used and best maintained plotting library in Python, its
+SVG output needs no JavaScript at page load (the site stays offline-capable and fast), and text
+stays text (`svg.fonttype = none`), so it is searchable and scales. Colours of axes and labels
+are drawn with sentinel values that are then replaced by Material's CSS variables, so one SVG
+is legible in both the light and the dark palette.
+
+Every point comes from the rows of results.json: median and quartiles per size. Drawing is
+cached by the hash of the plotted numbers, so a warm rebuild never imports matplotlib.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS
+from build_hooks.store import write_atomically
+from build_hooks.topics import Topic
+
+# Any change to this module redraws every chart: its source is part of each chart's cache key.
+DRAWING_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+FOREGROUND = "#010203"  # sentinels, replaced by CSS variables after drawing
+GRID = "#040506"
+FONT = "ComparisonChartFont"
+COLORS = {"jax": "#3b78e7", "pytorch": "#e8590c"}  # readable on white and on Material's slate
+LINE_STYLES = ["-", "--", ":", "-."]
+MARKERS = ["o", "s", "^", "D"]
+
+
+@dataclass(frozen=True)
+class Chart:
+    kind: str
+    """time (median against size), gflops (throughput against size), first_call."""
+    title: str
+    description: str
+    """A text alternative: what the chart shows, in words and numbers."""
+    svg: str
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if value == value and value > 0 else None
+
+
+def _series(topic: Topic, rows: list[dict[str, Any]], field: str) -> list[dict[str, Any]]:
+    """One series per (framework, variant) with the points that have the field measured."""
+    by_key = {(r["framework"], r["variant"], r["size"]): r for r in rows}
+    series = []
+    for framework in FRAMEWORKS:
+        for index, variant in enumerate(topic.variants):
+            points = []
+            for size in topic.sizes:
+                row = by_key.get((framework, variant.name, size))
+                value = _number(row.get(field)) if row and row.get("status") == "ok" else None
+                if value is None:
+                    continue
+                point = {"size": size, "value": value}
+                if field == "median_s":
+                    low, high = _number(row.get("q25_s")), _number(row.get("q75_s"))
+                    if low is not None and high is not None:
+                        point.update(low=low, high=high)
+                points.append(point)
+            if points:
+                series.append({"framework": framework, "variant": variant.name,
+                               "label": f"{FRAMEWORK_LABELS[framework]} · {variant.label}",
+                               "style": index, "points": points})
+    return series
+
+
+def _format_seconds(seconds: float) -> str:
+    from build_hooks.render import format_seconds
+
+    return format_seconds(seconds)
+
+
+def _describe_sweep(topic: Topic, series: list[dict[str, Any]], what: str,
+                    fmt: Callable[[float], str]) -> str:
+    parts = []
+    for line in series:
+        first, last = line["points"][0], line["points"][-1]
+        if first is last:
+            parts.append(f"{line['label']}: {fmt(first['value'])} at {topic.size_name}="
+                         f"{first['size']}")
+        else:
+            parts.append(f"{line['label']}: from {fmt(first['value'])} at {topic.size_name}="
+                         f"{first['size']} to {fmt(last['value'])} at {topic.size_name}="
+                         f"{last['size']}")
+    return f"{what} against {topic.size_name}. " + "; ".join(parts) + "."
+
+
+def chart_specs(topic: Topic, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What to draw for a topic: plain data, hashed for the cache and passed to the drawing."""
+    specs = []
+    if len(topic.sizes) > 1:
+        series = _series(topic, rows, "median_s")
+        if any(len(line["points"]) > 1 for line in series):
+            specs.append({
+                "kind": "time", "title": f"Median time per call against {topic.size_name}",
+                "xlabel": topic.size_name, "ylabel": "time per call", "series": series,
+                "description": _describe_sweep(
+                    topic, series, "Median time per call (bars: interquartile range)",
+                    _format_seconds)})
+        if topic.flops is not None:
+            series = _series(topic, rows, "gflops")
+            if any(len(line["points"]) > 1 for line in series):
+                specs.append({
+                    "kind": "gflops", "title": f"Achieved GFLOP/s against {topic.size_name}",
+                    "xlabel": topic.size_name, "ylabel": "GFLOP/s", "series": series,
+                    "description": _describe_sweep(topic, series, "Achieved GFLOP/s",
+                                                   lambda v: f"{v:.3g} GFLOP/s")})
+    compiled = [v for v in topic.variants if v.compiled]
+    if compiled:
+        by_key = {(r["framework"], r["variant"], r["size"]): r for r in rows}
+        bars = []
+        for variant in compiled:
+            for framework in FRAMEWORKS:
+                row = by_key.get((framework, variant.name, topic.headline_size), {})
+                first, median = _number(row.get("first_call_s")), _number(row.get("median_s"))
+                if row.get("status") == "ok" and first is not None and median is not None:
+                    bars.append({"label": f"{FRAMEWORK_LABELS[framework]} · {variant.label}",
+                                 "framework": framework, "first": first, "median": median})
+        if bars:
+            text = "; ".join(f"{b['label']}: first call {_format_seconds(b['first'])}, then "
+                             f"{_format_seconds(b['median'])} per call" for b in bars)
+            specs.append({
+                "kind": "first_call",
+                "title": f"First call (with compilation) against steady state, "
+                         f"{topic.size_name}={topic.headline_size}",
+                "ylabel": "time (log scale)", "bars": bars,
+                "description": f"First call against steady-state median at "
+                               f"{topic.size_name}={topic.headline_size}. {text}."})
+    return specs
+
+
+def _style() -> dict[str, Any]:
+    return {
+        "svg.fonttype": "none", "font.family": FONT, "font.size": 10,
+        "text.color": FOREGROUND, "axes.labelcolor": FOREGROUND, "axes.edgecolor": FOREGROUND,
+        "xtick.color": FOREGROUND, "ytick.color": FOREGROUND, "grid.color": GRID,
+        "axes.facecolor": "none", "figure.facecolor": "none", "savefig.transparent": True,
+        "legend.frameon": False, "axes.spines.top": False, "axes.spines.right": False,
+    }
+
+
+def _draw(spec: dict[str, Any], salt: str) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import logging
+
+    import matplotlib.pyplot as plt
+
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no such font: fine
+    with matplotlib.rc_context({**_style(), "svg.hashsalt": salt}):
+        figure, axes = plt.subplots(figsize=(7.0, 3.6))
+        if spec["kind"] == "first_call":
+            bars = spec["bars"]
+            positions = range(len(bars))
+            width = 0.38
+            axes.bar([p - width / 2 for p in positions], [b["first"] for b in bars], width,
+                     label="first call", color=[COLORS[b["framework"]] for b in bars])
+            axes.bar([p + width / 2 for p in positions], [b["median"] for b in bars], width,
+                     label="steady state (median)", color=[COLORS[b["framework"]] for b in bars],
+                     alpha=0.45, hatch="//", edgecolor=FOREGROUND, linewidth=0.5)
+            axes.set_xticks(list(positions), [b["label"] for b in bars])
+            axes.set_yscale("log")
+        else:
+            values = [p["value"] for line in spec["series"] for p in line["points"]]
+            sizes = [p["size"] for line in spec["series"] for p in line["points"]]
+            for line in spec["series"]:
+                points = line["points"]
+                low = [p["value"] - p.get("low", p["value"]) for p in points]
+                high = [p.get("high", p["value"]) - p["value"] for p in points]
+                axes.errorbar([p["size"] for p in points], [p["value"] for p in points],
+                              yerr=[low, high] if spec["kind"] == "time" else None,
+                              label=line["label"], color=COLORS[line["framework"]],
+                              linestyle=LINE_STYLES[line["style"] % 4],
+                              marker=MARKERS[line["style"] % 4], markersize=4, capsize=3,
+                              linewidth=1.5)
+            if max(sizes) / min(sizes) >= 8:
+                axes.set_xscale("log")
+                axes.minorticks_off()
+                measured = sorted(set(sizes))  # ticks at the sizes that were measured
+                axes.set_xticks(measured, [f"{size:,}" for size in measured])
+            if max(values) / min(values) >= 20:
+                axes.set_yscale("log")
+            axes.set_xlabel(spec.get("xlabel", ""))
+        if spec["kind"] in ("time", "first_call"):
+            from matplotlib.ticker import FuncFormatter
+
+            axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _format_seconds(v)))
+        axes.set_ylabel(spec["ylabel"])
+        axes.grid(True, which="major", linewidth=0.5)
+        axes.legend(fontsize=9)
+        figure.tight_layout()
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+        plt.close(figure)
+    return buffer.getvalue()
+
+
+def _adapt_svg(svg: str, chart_id: str, title: str, description: str) -> str:
+    """Make matplotlib's SVG inline-ready: theme colours, page font, responsive, labelled."""
+    svg = re.sub(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>|<!--.*?-->", "", svg, flags=re.S)
+    svg = svg.replace(FOREGROUND, "var(--md-default-fg-color)")
+    svg = svg.replace(GRID, "var(--md-default-fg-color--lightest)")
+    svg = re.sub(rf"'?{FONT}'?", "var(--md-text-font-family, sans-serif)", svg)
+    svg = re.sub(r'<svg ([^>]*?)width="[^"]*" height="[^"]*"',
+                 r'<svg \1style="width:100%;height:auto;max-width:46rem"', svg, count=1)
+    from html import escape
+
+    svg = svg.replace(
+        "<svg ", f'<svg role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" ', 1)
+    svg = re.sub(r"(<svg [^>]*>)", rf'\1<title id="{chart_id}-title">{escape(title)}</title>'
+                 rf'<desc id="{chart_id}-desc">{escape(description)}</desc>', svg, count=1)
+    return "\n".join(line for line in svg.splitlines() if line.strip())
+
+
+def make_charts(topic: Topic, rows: list[dict[str, Any]], cache_dir: Path) -> list[Chart]:
+    """The topic's charts, drawn only when the numbers changed since the last build."""
+    charts = []
+    for spec in chart_specs(topic, rows):
+        key_source = json.dumps({"spec": spec, "code": DRAWING_CODE, "topic": topic.name},
+                                sort_keys=True)
+        key = hashlib.sha256(key_source.encode()).hexdigest()[:20]
+        path = cache_dir / "charts" / f"{topic.name}-{spec['kind']}-{key}.svg"
+        try:
+            svg = path.read_text(encoding="utf-8")
+        except OSError:
+            chart_id = f"chart-{topic.name}-{spec['kind']}"
+            svg = _adapt_svg(_draw(spec, salt=key), chart_id, spec["title"],
+                             spec["description"])
+            for stale in path.parent.glob(f"{topic.name}-{spec['kind']}-*.svg"):
+                stale.unlink(missing_ok=True)  # drawings of numbers that no longer exist
+            write_atomically(path, svg)
+        charts.append(Chart(spec["kind"], spec["title"], spec["description"], svg))
+    return charts

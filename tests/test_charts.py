@@ -1,0 +1,80 @@
+"""Charts: drawn from results.json's numbers only, themable, labelled, cached."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from build_hooks import charts
+from build_hooks.results import BuildResults
+
+from .test_render import build_results
+
+
+def _rows(results: BuildResults, topic: str) -> list[dict]:
+    return results.rows(topic)
+
+
+def test_every_plotted_number_is_a_number_in_the_results(tmp_path):
+    results = build_results(tmp_path, ["double"])
+    rows = _rows(results, "double")
+    specs = charts.chart_specs(results.topics[0], rows)
+    assert [spec["kind"] for spec in specs] == ["time", "gflops"]
+    by_key = {(r["framework"], r["size"]): r for r in rows}
+    for line in specs[0]["series"]:
+        for point in line["points"]:
+            row = by_key[(line["framework"], point["size"])]
+            assert (point["value"], point["low"], point["high"]) == \
+                (row["median_s"], row["q25_s"], row["q75_s"])
+    for line in specs[1]["series"]:
+        for point in line["points"]:
+            assert point["value"] == by_key[(line["framework"], point["size"])]["gflops"]
+
+
+def test_svg_is_themed_labelled_and_free_of_sentinels(tmp_path):
+    results = build_results(tmp_path, ["double"])
+    drawn = charts.make_charts(results.topics[0], _rows(results, "double"), tmp_path / "cache")
+    svg = drawn[0].svg
+    assert svg.startswith("<svg ") and svg.rstrip().endswith("</svg>")
+    assert 'role="img"' in svg and 'aria-labelledby="chart-double-time-title' in svg
+    assert '<title id="chart-double-time-title">Median time per call against n</title>' in svg
+    assert "<desc id=\"chart-double-time-desc\">" in svg
+    assert "var(--md-default-fg-color)" in svg
+    assert charts.FOREGROUND not in svg and charts.GRID not in svg and charts.FONT not in svg
+    assert not re.search(r'<svg [^>]*\bwidth="', svg)  # scales with the page
+    assert "\n\n" not in svg  # a blank line would end the HTML block in Markdown
+
+
+def test_charts_are_drawn_once_then_read_from_the_cache(tmp_path, monkeypatch):
+    results = build_results(tmp_path, ["double"])
+    rows = _rows(results, "double")
+    first = charts.make_charts(results.topics[0], rows, tmp_path / "cache")
+
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("drew again although the numbers did not change")
+
+    monkeypatch.setattr(charts, "_draw", no_drawing)
+    again = charts.make_charts(results.topics[0], rows, tmp_path / "cache")
+    assert [c.svg for c in again] == [c.svg for c in first]
+    rows[0]["median_s"] *= 2  # new numbers: drawn again
+    with pytest.raises(AssertionError, match="drew again"):
+        charts.make_charts(results.topics[0], rows, tmp_path / "cache")
+
+
+def test_no_chart_without_successful_measurements(tmp_path):
+    results = build_results(tmp_path, ["raises"])
+    assert charts.chart_specs(results.topics[0], _rows(results, "raises")) == []
+    rows = [dict(r, status="error") for r in _rows(build_results(tmp_path / "b", ["double"]),
+                                                    "double")]
+    topic = build_results(tmp_path / "c", ["double"]).topics[0]
+    assert charts.chart_specs(topic, rows) == []
+
+
+def test_description_states_the_numbers(tmp_path):
+    results = build_results(tmp_path, ["double"])
+    spec = charts.chart_specs(results.topics[0], _rows(results, "double"))[0]
+    jax = next(r for r in _rows(results, "double") if r["framework"] == "jax" and r["size"] == 8)
+    from build_hooks.render import format_seconds
+
+    assert f"JAX · 2 * x: from {format_seconds(jax['median_s'])} at n=8" in spec["description"]
