@@ -1,10 +1,12 @@
-"""Charts of the measured results, drawn with matplotlib as inline SVG.
+"""Charts of the measured results, drawn with matplotlib as SVG files.
 
 Why matplotlib: it is the most widely used and best maintained plotting library in Python, its
 SVG output needs no JavaScript at page load (the site stays offline-capable and fast), and text
-stays text (`svg.fonttype = none`), so it is searchable and scales. Colours of axes and labels
-are drawn with sentinel values that are then replaced by Material's CSS variables, so one SVG
-is legible in both the light and the dark palette.
+stays text (`svg.fonttype = none`), so it is sharp at any size. Axes and labels are drawn in
+sentinel colours, then each chart is written twice, themed for Material's light and dark
+palettes; the page shows the one that matches (Material's `#only-light` / `#only-dark`).
+Files rather than inline SVG keep the pages small: the browser fetches a chart when it is needed
+and MkDocs does not parse tens of kilobytes of SVG per page on every build.
 
 Every point comes from the rows of results.json: median and quartiles per size. Drawing is
 cached by the hash of the plotted numbers, so a warm rebuild never imports matplotlib.
@@ -43,6 +45,25 @@ class Chart:
     description: str
     """A text alternative: what the chart shows, in words and numbers."""
     svg: str
+    """The drawing with sentinel colours; `themed()` gives the files the site serves."""
+    name: str
+    """File stem under charts/ in the site, unique per drawing (it holds the numbers' hash)."""
+
+    def themed(self, scheme: str) -> str:
+        """The SVG for Material's `light` or `dark` palette."""
+        colors = THEMES[scheme]
+        return (self.svg.replace(FOREGROUND, colors["foreground"])
+                .replace(GRID, colors["grid"]))
+
+    def path(self, scheme: str) -> str:
+        return f"charts/{self.name}-{scheme}.svg"
+
+
+# Material's default text colours of each palette, and a faint grid.
+THEMES = {
+    "light": {"foreground": "#1f1f1f", "grid": "#e6e6e6"},
+    "dark": {"foreground": "#e2e4e9", "grid": "#3a3f4b"},
+}
 
 
 def _number(value: Any) -> float | None:
@@ -208,21 +229,16 @@ def _draw(spec: dict[str, Any], salt: str) -> str:
     return buffer.getvalue()
 
 
-def _adapt_svg(svg: str, chart_id: str, title: str, description: str) -> str:
-    """Make matplotlib's SVG inline-ready: theme colours, page font, responsive, labelled."""
-    svg = re.sub(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>|<!--.*?-->", "", svg, flags=re.S)
-    svg = svg.replace(FOREGROUND, "var(--md-default-fg-color)")
-    svg = svg.replace(GRID, "var(--md-default-fg-color--lightest)")
-    svg = re.sub(rf"'?{FONT}'?", "var(--md-text-font-family, sans-serif)", svg)
-    svg = re.sub(r'<svg ([^>]*?)width="[^"]*" height="[^"]*"',
-                 r'<svg \1style="width:100%;height:auto;max-width:46rem"', svg, count=1)
+def _adapt_svg(svg: str, title: str, description: str) -> str:
+    """matplotlib's SVG as a standalone, labelled file in the page's font stack."""
     from html import escape
 
-    svg = svg.replace(
-        "<svg ", f'<svg role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" ', 1)
-    svg = re.sub(r"(<svg [^>]*>)", rf'\1<title id="{chart_id}-title">{escape(title)}</title>'
-                 rf'<desc id="{chart_id}-desc">{escape(description)}</desc>', svg, count=1)
-    return "\n".join(line for line in svg.splitlines() if line.strip())
+    svg = re.sub(r"<!DOCTYPE[^>]*>|<!--.*?-->", "", svg, flags=re.S)
+    svg = re.sub(rf"'?{FONT}'?", "-apple-system, BlinkMacSystemFont, 'Segoe UI', Helvetica, "
+                 "Arial, sans-serif", svg)
+    svg = re.sub(r"(<svg [^>]*>)", rf"\1<title>{escape(title)}</title>"
+                 rf"<desc>{escape(description)}</desc>", svg, count=1)
+    return "\n".join(line for line in svg.splitlines() if line.strip()) + "\n"
 
 
 def make_charts(topic: Topic, rows: list[dict[str, Any]], cache_dir: Path) -> list[Chart]:
@@ -236,11 +252,10 @@ def make_charts(topic: Topic, rows: list[dict[str, Any]], cache_dir: Path) -> li
         try:
             svg = path.read_text(encoding="utf-8")
         except OSError:
-            chart_id = f"chart-{topic.name}-{spec['kind']}"
-            svg = _adapt_svg(_draw(spec, salt=key), chart_id, spec["title"],
-                             spec["description"])
+            svg = _adapt_svg(_draw(spec, salt=key), spec["title"], spec["description"])
             for stale in path.parent.glob(f"{topic.name}-{spec['kind']}-*.svg"):
                 stale.unlink(missing_ok=True)  # drawings of numbers that no longer exist
             write_atomically(path, svg)
-        charts.append(Chart(spec["kind"], spec["title"], spec["description"], svg))
+        charts.append(Chart(spec["kind"], spec["title"], spec["description"], svg,
+                            name=path.stem))
     return charts

@@ -12,6 +12,7 @@ import datetime
 import os
 import platform
 import re
+import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,33 @@ DEVICE_VARIABLES = (
 )
 
 
-def package_version(name: str) -> str | None:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def package_versions(names: tuple[str, ...]) -> dict[str, str | None]:
+    """Installed versions, read from the names of *.dist-info folders on sys.path (about a
+    millisecond, which matters on every warm rebuild), with importlib.metadata as fallback."""
+    wanted = {_normalize(name): name for name in names}
+    found: dict[str, str | None] = {}
+    for folder in sys.path:
+        try:
+            entries = os.listdir(folder or ".")
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.endswith(".dist-info") and "-" in entry:
+                project, _, version = entry[: -len(".dist-info")].rpartition("-")
+                name = wanted.get(_normalize(project))
+                if name is not None and name not in found:
+                    found[name] = version
+    for name in names:
+        if name not in found:
+            try:
+                found[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                found[name] = None
+    return {name: found[name] for name in names}
 
 
 def cpu_model() -> str:
@@ -89,7 +112,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "gpus": nvidia["gpus"],
         "nvidia_driver": nvidia["driver"],
-        "packages": {name: package_version(name) for name in PACKAGES},
+        "packages": package_versions(PACKAGES),
         "variables": {name: os.environ[name] for name in DEVICE_VARIABLES if name in os.environ},
     }
 

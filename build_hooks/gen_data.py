@@ -1,4 +1,5 @@
-"""mkdocs-gen-files script: the downloadable data of this build, results.json and results.csv."""
+"""mkdocs-gen-files script: the files this build generates for the site: results.json,
+results.csv, and each chart drawn for the light and the dark palette."""
 
 from __future__ import annotations
 
@@ -9,9 +10,15 @@ import mkdocs_gen_files
 from build_hooks import session
 from build_hooks.results import csv_text
 
-data = session.results().data
+results = session.results()
+data = results.data
 with mkdocs_gen_files.open("results.json", "w") as stream:
     # One write of the C encoder's output: json.dump() to a stream writes piece by piece.
     stream.write(json.dumps(data, separators=(",", ":")))
 with mkdocs_gen_files.open("results.csv", "w") as stream:
     stream.write(csv_text(data))
+for charts in results.charts.values():
+    for chart in charts:
+        for scheme in ("light", "dark"):
+            with mkdocs_gen_files.open(chart.path(scheme), "w") as stream:
+                stream.write(chart.themed(scheme))

@@ -75,7 +75,7 @@ def _expand(name: str, args: list[str], results: BuildResults, context: PageCont
         context.shown_topics.add(topic.name)
         links = {page: render.relative_link(f"{page}.md", context.uri)
                  for page in LINKED_PAGES if f"{page}.md" in context.pages}
-        return render.render_topic(topic, results, links)
+        return render.render_topic(topic, results, links, context.uri)
     if name == "example":
         topic = _topic(results, args[0], where)
         if args[1] not in FRAMEWORKS:

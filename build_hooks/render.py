@@ -353,18 +353,24 @@ def render_notes(topic: Topic, results: BuildResults) -> str:
     return "\n".join(f"- {_escape_markdown(note)}" for note in notes) + "\n"
 
 
-def render_charts(topic: Topic, results: BuildResults) -> str:
-    """Each chart as a figure: the SVG (with its own title and text description) and a
-    caption that says where the same numbers are as text."""
+def render_charts(topic: Topic, results: BuildResults, page_uri: str) -> str:
+    """Each chart as a figure: the light and the dark drawing (Material shows the one that
+    matches the palette), its title as alternative text, and a caption that describes it in
+    numbers and says where the same numbers are as text."""
     figures = []
     for chart in results.charts.get(topic.name, []):
-        figures.append(f'<figure class="comparison-chart">\n{chart.svg}\n<figcaption>'
+        alt = _quote(chart.title).replace("]", ")").replace("[", "(")
+        images = "\n".join(
+            f"![{alt}]({relative_link(chart.path(scheme), page_uri)}#only-{scheme})"
+            f'{{ width="700" height="360" loading="lazy" }}' for scheme in ("light", "dark"))
+        figures.append(f'<figure class="comparison-chart" markdown>\n{images}\n<figcaption>'
                        f"{html.escape(chart.description)} The same numbers are in the table "
                        "below.</figcaption>\n</figure>\n")
     return "\n".join(figures)
 
 
-def render_topic(topic: Topic, results: BuildResults, links: dict[str, str]) -> str:
+def render_topic(topic: Topic, results: BuildResults, links: dict[str, str],
+                 page_uri: str = "topics/page.md") -> str:
     """The whole generated part of a topic page; `links` maps page names (methodology,
     environment) to relative links, for the pages this site has."""
     parts = [
@@ -375,7 +381,7 @@ def render_topic(topic: Topic, results: BuildResults, links: dict[str, str]) -> 
         render_inputs(topic, results),
         "## Timings\n",
         render_provenance(topic, results, links),
-        render_charts(topic, results),
+        render_charts(topic, results, page_uri),
         render_timings(topic, results),
         "## Parity\n",
         render_parity(topic, results),

@@ -24,7 +24,11 @@ MKDOCS_TEMPLATE = {
     "site_name": "Fixture",
     "site_description": "A fixture site for the tests.",
     "theme": {"name": "material", "font": False,
-              "features": ["content.tabs.link", "content.code.copy"]},
+              "features": ["content.tabs.link", "content.code.copy"],
+              "palette": [{"scheme": "default", "toggle": {"icon": "material/weather-night",
+                                                           "name": "Switch to dark mode"}},
+                          {"scheme": "slate", "toggle": {"icon": "material/weather-sunny",
+                                                         "name": "Switch to light mode"}}]},
     "markdown_extensions": [
         "admonition", "tables", "attr_list", "md_in_html", "pymdownx.details",
         "pymdownx.superfences", {"pymdownx.tabbed": {"alternate_style": True}},

@@ -124,16 +124,23 @@ def selected_label(page) -> str:
     return block.locator(f'label[for="{checked}"]').inner_text().strip()
 
 
-def test_chart_is_visible_with_its_text_alternative(page, served_site):
+def test_chart_is_visible_with_its_text_alternative_in_each_palette(page, served_site):
     page.goto(served_site + "/topics/double/")
-    chart = page.locator("figure.comparison-chart svg").first
-    chart.scroll_into_view_if_needed()
-    assert chart.is_visible()
-    box = chart.bounding_box()
+    light = page.locator('figure.comparison-chart img[src*="-light.svg"]').first
+    dark = page.locator('figure.comparison-chart img[src*="-dark.svg"]').first
+    light.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=light.element_handle())
+    assert light.is_visible() and not dark.is_visible()
+    box = light.bounding_box()
     assert box is not None and box["width"] > 300 and box["height"] > 150
-    assert chart.get_attribute("role") == "img"
-    assert "Median time per call" in chart.locator("title").text_content()
-    assert "JAX · 2 * x" in page.locator("figure.comparison-chart figcaption").first.inner_text()
+    assert light.get_attribute("alt") == "Median time per call against n"
+    caption = page.locator("figure.comparison-chart figcaption").first.inner_text()
+    assert "JAX · 2 * x" in caption
+    # Switch Material to its dark palette: the dark drawing replaces the light one.
+    page.locator('label[for="__palette_1"]').click()
+    page.wait_for_timeout(300)
+    assert dark.is_visible() and not light.is_visible()
 
 
 def test_search_finds_a_topic_by_name(page, served_site):

@@ -32,18 +32,34 @@ def test_every_plotted_number_is_a_number_in_the_results(tmp_path):
             assert point["value"] == by_key[(line["framework"], point["size"])]["gflops"]
 
 
-def test_svg_is_themed_labelled_and_free_of_sentinels(tmp_path):
+def test_svg_files_are_themed_for_each_palette_and_labelled(tmp_path):
     results = build_results(tmp_path, ["double"])
     drawn = charts.make_charts(results.topics[0], _rows(results, "double"), tmp_path / "cache")
-    svg = drawn[0].svg
-    assert svg.startswith("<svg ") and svg.rstrip().endswith("</svg>")
-    assert 'role="img"' in svg and 'aria-labelledby="chart-double-time-title' in svg
-    assert '<title id="chart-double-time-title">Median time per call against n</title>' in svg
-    assert "<desc id=\"chart-double-time-desc\">" in svg
-    assert "var(--md-default-fg-color)" in svg
-    assert charts.FOREGROUND not in svg and charts.GRID not in svg and charts.FONT not in svg
-    assert not re.search(r'<svg [^>]*\bwidth="', svg)  # scales with the page
-    assert "\n\n" not in svg  # a blank line would end the HTML block in Markdown
+    chart = drawn[0]
+    assert chart.path("light") == f"charts/{chart.name}-light.svg"
+    assert chart.name.startswith("double-time-")
+    for scheme, colors in charts.THEMES.items():
+        svg = chart.themed(scheme)
+        assert "<svg " in svg and svg.rstrip().endswith("</svg>")
+        assert "<title>Median time per call against n</title>" in svg and "<desc>" in svg
+        assert colors["foreground"] in svg
+        assert charts.FOREGROUND not in svg and charts.GRID not in svg
+        assert charts.FONT not in svg
+    assert chart.themed("light") != chart.themed("dark")
+
+
+def test_page_shows_the_drawing_for_each_palette_with_a_description(tmp_path):
+    results = build_results(tmp_path, ["double"])
+    results.charts["double"] = charts.make_charts(results.topics[0], _rows(results, "double"),
+                                                  tmp_path / "cache")
+    from build_hooks.render import render_charts
+
+    text = render_charts(results.topics[0], results, "topics/double.md")
+    name = results.charts["double"][0].name
+    assert f"![Median time per call against n](../charts/{name}-light.svg#only-light)" in text
+    assert f"(../charts/{name}-dark.svg#only-dark)" in text
+    assert '<figure class="comparison-chart" markdown>' in text
+    assert "The same numbers are in the table below.</figcaption>" in text
 
 
 def test_charts_are_drawn_once_then_read_from_the_cache(tmp_path, monkeypatch):
