@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: site serve test bench validate audit clean
+.PHONY: site serve test bench validate audit save clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ bench: $(STAMP)
 ## validate: re-time every topic with torch.utils.benchmark and timeit, print the ratios
 validate: $(STAMP)
 	$(BIN)/python -m build_hooks validate
+
+## save: measure what is missing, then write this machine's results to results/<machine>/
+save: $(STAMP)
+	$(BIN)/python -m build_hooks save
 
 ## audit: Lighthouse on the home page and a topic page (needs npm and /usr/bin/chromium)
 audit: site

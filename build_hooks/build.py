@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from build_hooks import FRAMEWORKS, HARNESS_VERSION, environment
 from build_hooks.charts import make_charts
-from build_hooks.results import BuildResults, assemble
+from build_hooks.history import changes_between
+from build_hooks.results import BuildResults, Site, assemble, machine_label
 from build_hooks.settings import Settings
-from build_hooks.store import ResultStore, cache_key, key_parts
+from build_hooks.store import ResultStore, cache_key, key_parts, sources_part
+from build_hooks.stored import Bundle, load_history
 from build_hooks.topics import Topic, discover_topics
 
 if TYPE_CHECKING:  # the runner is imported only when something must be measured
@@ -78,12 +80,60 @@ def run_build(settings: Settings, log: Log, topics: list[Topic] | None = None,
             _measure(missing, settings, store, machine, entries, ran, log)
     else:
         log(f"All {len(topics)} topic(s) came from the cache; nothing to run")
-    ordered = [(t, *entries[t.name]) for t in topics if t.name in entries]
-    data = assemble(ordered, machine, environment.machine_name(machine), settings)
-    shown = [t for t in topics if t.name in entries]
+    name = environment.machine_name(machine)
+    return _machine_results(topics, {t: entries[t][0] for t in entries},
+                            {t: entries[t][1] for t in entries}, machine, name, settings,
+                            ran=ran, origin="this build")
+
+
+def _machine_results(topics: list[Topic], records: dict[str, dict[str, Any]],
+                     sources: dict[str, str], machine: dict[str, Any], name: str,
+                     settings: Settings, ran: list[str], origin: str,
+                     stale: dict[str, str] | None = None) -> BuildResults:
+    """Statistics, verdicts and charts of one machine's records."""
+    shown = [t for t in topics if t.name in records]
+    ordered = [(t, records[t.name], sources[t.name]) for t in shown]
+    data = assemble(ordered, machine, name, settings)
     charts = {t.name: make_charts(t, [r for r in data["results"] if r["topic"] == t.name],
-                                  settings.cache_dir) for t in shown}
-    return BuildResults(topics=shown, data=data, ran=ran, charts=charts)
+                                  settings.cache_dir, name) for t in shown}
+    frameworks: dict[str, Any] = {}
+    for record in records.values():
+        frameworks.update(record.get("frameworks") or {})
+    latest = max((r["measured_at"] for r in records.values()), default=environment.now_iso())
+    return BuildResults(
+        topics=shown, data=data, ran=ran, charts=charts, records=records,
+        label=machine_label(machine, frameworks, latest), origin=origin, stale=stale or {},
+        missing=[t.name for t in topics if t.name not in records])
+
+
+def from_bundle(bundle: Bundle, topics: list[Topic], settings: Settings) -> BuildResults:
+    """A stored machine's results, with each topic whose files changed since marked stale."""
+    current = {t.name: sources_part(t) for t in topics}
+    records = {name: record for name, record in bundle.records.items() if name in current}
+    stale = {name: record["measured_at"] for name, record in records.items()
+             if (record.get("key_parts") or {}).get("sources") != current[name]}
+    return _machine_results(topics, records, dict.fromkeys(records, "stored"), bundle.machine,
+                            bundle.machine_name, settings, ran=[],
+                            origin=str(bundle.path.relative_to(settings.project_dir)),
+                            stale=stale)
+
+
+def build_site(settings: Settings, log: Log) -> Site:
+    """This build's results (or, frozen, none) and every stored machine's latest refresh."""
+    topics = discover_topics(settings.snippets_dir)
+    history = load_history(settings.project_dir, log)
+    machines: list[BuildResults] = []
+    if settings.freeze:
+        log("Frozen build: every number comes from results/; no worker is started")
+    else:
+        machines.append(run_build(settings, log, topics))
+    this_machine = machines[0].data["machine_name"] if machines else None
+    for name, bundles in sorted(history.items()):
+        if name != this_machine:
+            machines.append(from_bundle(bundles[-1], topics, settings))
+    changes = [change for bundles in history.values() if len(bundles) > 1
+               for change in [changes_between(bundles[-2], bundles[-1], topics, settings)]]
+    return Site(topics=topics, machines=machines, changes=changes, frozen=settings.freeze)
 
 
 def _measure(missing: list[tuple[Topic, str, dict[str, str], str]], settings: Settings, store: ResultStore,

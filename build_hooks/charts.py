@@ -241,19 +241,21 @@ def _adapt_svg(svg: str, title: str, description: str) -> str:
     return "\n".join(line for line in svg.splitlines() if line.strip()) + "\n"
 
 
-def make_charts(topic: Topic, rows: list[dict[str, Any]], cache_dir: Path) -> list[Chart]:
+def make_charts(topic: Topic, rows: list[dict[str, Any]], cache_dir: Path,
+                machine_name: str = "") -> list[Chart]:
     """The topic's charts, drawn only when the numbers changed since the last build."""
     charts = []
+    prefix = f"{machine_name}-{topic.name}" if machine_name else topic.name
     for spec in chart_specs(topic, rows):
         key_source = json.dumps({"spec": spec, "code": DRAWING_CODE, "topic": topic.name},
                                 sort_keys=True)
         key = hashlib.sha256(key_source.encode()).hexdigest()[:20]
-        path = cache_dir / "charts" / f"{topic.name}-{spec['kind']}-{key}.svg"
+        path = cache_dir / "charts" / f"{prefix}-{spec['kind']}-{key}.svg"
         try:
             svg = path.read_text(encoding="utf-8")
         except OSError:
             svg = _adapt_svg(_draw(spec, salt=key), spec["title"], spec["description"])
-            for stale in path.parent.glob(f"{topic.name}-{spec['kind']}-*.svg"):
+            for stale in path.parent.glob(f"{prefix}-{spec['kind']}-*.svg"):
                 stale.unlink(missing_ok=True)  # drawings of numbers that no longer exist
             write_atomically(path, svg)
         charts.append(Chart(spec["kind"], spec["title"], spec["description"], svg,

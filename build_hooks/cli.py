@@ -2,6 +2,9 @@
 
     run [TOPIC ...] [--refresh] [--quick]   measure what the cache lacks (or the named topics)
     show                                    print the results as a table
+    save                                    measure what is missing, then write this machine's
+                                            results to results/<machine>/ for committing
+    compare A B                             what changed between two results files
     bench [--repeats N]                     build-time costs (make bench)
     validate                                re-time everything with independent tools
     audit                                   Lighthouse scores of the built site (make audit)
@@ -16,6 +19,7 @@ import sys
 from pathlib import Path
 
 from build_hooks import FRAMEWORK_LABELS
+from build_hooks.progress import ProgressLog
 from build_hooks.settings import MeasureSettings, Settings, load_settings
 
 
@@ -46,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--refresh", action="store_true", help="ignore the cache")
     run.add_argument("--quick", action="store_true", help="short measurements (tests, drafts)")
     commands.add_parser("show", help="print the results in the cache as a table")
+    save = commands.add_parser("save", help="write this machine's results to results/")
+    save.add_argument("--refresh", action="store_true", help="measure everything again first")
+    compare = commands.add_parser("compare", help="compare two results files")
+    compare.add_argument("before", type=Path)
+    compare.add_argument("after", type=Path)
     bench = commands.add_parser("bench", help="build-time costs")
     bench.add_argument("--repeats", type=int, default=11)
     commands.add_parser("validate", help="re-time every topic with independent tools")
@@ -73,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(format_report(result))
         return 0 if result["meets_target"] else 1
+    if args.command == "compare":
+        return _compare(args.before, args.after, _settings(config_file))
+    if args.command == "save":
+        return _save(config_file, refresh=args.refresh)
     if args.command == "validate":
         from build_hooks.validate import format_report, run_validation
 
@@ -89,13 +102,78 @@ def main(argv: list[str] | None = None) -> int:
         only: set[str] | None = set()  # measure nothing: show what the cache holds
     else:
         only = set(args.topics) if args.topics else None
-    results = run_build(settings, _log, only=only)
+    progress = ProgressLog()
+    try:
+        results = run_build(settings, progress, only=only)
+    finally:
+        progress.close()
     for row in results.data["results"]:
         print(f"{row['topic']:<20} {FRAMEWORK_LABELS[row['framework']]:<8} "
               f"{row['variant']:<18} {row['size']:>9} {row['status']:<8} "
               f"median {format_seconds(row['median_s']):>9}  IQR "
               f"{format_seconds(row['iqr_s']):>9}  n {row['n']:>3}  first call "
               f"{format_seconds(row['first_call_s']):>9}")
+    return 0
+
+
+def _save(config_file: Path, refresh: bool) -> int:
+    from build_hooks.build import run_build
+    from build_hooks.stored import save_bundle
+
+    settings = _settings(config_file, refresh=refresh)
+    if settings.measure.quick:
+        print("save: quick measurements are for tests and drafts; unset COMPARISON_QUICK "
+              "(and extra.comparison.quick) and save again", file=sys.stderr)
+        return 2
+    progress = ProgressLog()
+    try:
+        results = run_build(settings, progress)
+    finally:
+        progress.close()
+    frameworks: dict[str, object] = {}
+    for record in results.records.values():
+        frameworks.update(record.get("frameworks") or {})
+    from build_hooks import environment
+
+    path = save_bundle(settings.project_dir, results.data["machine_name"],
+                       environment.machine(), frameworks, results.records)
+    print(f"Saved {len(results.records)} topic(s) for {results.label} to "
+          f"{path.relative_to(settings.project_dir)}; commit it to publish these numbers")
+    return 0
+
+
+def _compare(before: Path, after: Path, settings: Settings) -> int:
+    from build_hooks.history import compare_records, version_changes
+    from build_hooks.render import format_seconds
+    from build_hooks.stored import _read
+
+    bundles = []
+    for path in (before, after):
+        bundle, problem = _read(path)
+        if bundle is None:
+            print(f"compare: {path} {problem}", file=sys.stderr)
+            return 2
+        bundles.append(bundle)
+    result = compare_records(bundles[0].records, bundles[1].records, settings)
+    print(f"{before} ({bundles[0].machine_name}, {bundles[0].measured_at}) -> "
+          f"{after} ({bundles[1].machine_name}, {bundles[1].measured_at})")
+    changed_versions = version_changes(bundles[0], bundles[1])
+    print("versions changed: " + (", ".join(changed_versions) or "none"))
+    print(f"{'topic':<20} {'framework':<9} {'variant':<18} {'size':>8} {'before':>10} "
+          f"{'after':>10} {'ratio':>6}  change")
+    for row in result["rows"]:
+        note = {"faster": "faster", "slower": "SLOWER", "same": "-"}[row["change"]]
+        print(f"{row['topic']:<20} {row['framework']:<9} {row['variant']:<18} "
+              f"{row['size']:>8} {format_seconds(row['before_s']):>10} "
+              f"{format_seconds(row['after_s']):>10} {row['ratio']:>6.2f}  {note}"
+              + (f" (p = {row['p_value']:.2g})" if row["change"] != "same" else ""))
+    for label, keys in (("only in the first file", result["only_before"]),
+                        ("only in the second file", result["only_after"])):
+        for topic, framework, variant, size in keys:
+            print(f"could not pair: {topic} {framework} {variant} {size} ({label})")
+    moved = [r for r in result["rows"] if r["change"] != "same"]
+    print(f"{len(moved)} significant change(s) in {len(result['rows'])} paired row(s); "
+          f"{len(result['only_before']) + len(result['only_after'])} unpaired")
     return 0
 
 

@@ -10,15 +10,15 @@ import mkdocs_gen_files
 from build_hooks import session
 from build_hooks.results import csv_text
 
-results = session.results()
-data = results.data
+site = session.site()
+data = site.document()
 with mkdocs_gen_files.open("results.json", "w") as stream:
     # One write of the C encoder's output: json.dump() to a stream writes piece by piece.
     stream.write(json.dumps(data, separators=(",", ":")))
 with mkdocs_gen_files.open("results.csv", "w") as stream:
     stream.write(csv_text(data))
-for charts in results.charts.values():
-    for chart in charts:
+for machine in site.machines:
+    for chart in (chart for charts in machine.charts.values() for chart in charts):
         for scheme in ("light", "dark"):
             with mkdocs_gen_files.open(chart.path(scheme), "w") as stream:
                 stream.write(chart.themed(scheme))

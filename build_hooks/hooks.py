@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 from mkdocs.exceptions import PluginError
 
 from build_hooks import session
-from build_hooks.build import run_build
+from build_hooks.build import build_site
 from build_hooks.pages import DirectiveError, PageContext, expand_directives
-from build_hooks.results import problems
+from build_hooks.results import site_problems
 from build_hooks.settings import load_settings
 from build_hooks.topics import TopicError
 
@@ -35,10 +35,10 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
 def on_pre_build(config: MkDocsConfig) -> None:
     current = session.current()
     try:
-        current.results = run_build(current.settings, log.info)
+        current.site = build_site(current.settings, log.info)
     except TopicError as error:
         raise PluginError(str(error)) from None
-    warnings, infos = problems(current.results.data, current.settings.allow_missing_frameworks)
+    warnings, infos = site_problems(current.site, current.settings.allow_missing_frameworks)
     for message in infos:
         log.info(message)
     for message in warnings:
@@ -52,16 +52,16 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
                           shown_topics=current.shown_topics,
                           project_dir=current.settings.project_dir)
     try:
-        return expand_directives(markdown, context, session.results)
+        return expand_directives(markdown, context, session.site)
     except DirectiveError as error:
         raise PluginError(str(error)) from None
 
 
 def on_post_build(config: MkDocsConfig) -> None:
     current = session.current()
-    if current.results is None:
+    if current.site is None:
         return
-    for topic in current.results.topics:
+    for topic in current.site.topics:
         if topic.name not in current.shown_topics:
             log.warning(f"Topic '{topic.name}' is on no page. Fix: create "
                         f"docs/topics/{topic.name}.md containing '{{{{ topic {topic.name} }}}}'")

@@ -8,6 +8,7 @@ A directive is a line of its own, outside code fences:
     {{ environment }}                  the machine and frameworks behind the numbers
     {{ validation }}                   the stored `make validate` reports (results/*/)
     {{ execution_report }}             per topic and framework: status, cost, source
+    {{ changes }}                      per machine, what changed between its last two refreshes
 
 A directive that is unknown, misspelt or names an unknown topic is an error naming the page and
 line, never silently left in the page.
@@ -22,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from build_hooks import FRAMEWORKS, render
-from build_hooks.results import BuildResults
+from build_hooks import FRAMEWORKS, render, render_site
+from build_hooks.results import Site
 
 DIRECTIVE = re.compile(r"^\{\{\s*(?P<name>\w+)(?P<args>(?:\s+[\w-]+)*)\s*\}\}\s*$")
 FENCE = re.compile(r"^\s*(?P<marks>`{3,}|~{3,})")
@@ -45,15 +46,15 @@ class PageContext:
     """Where results/<machine>/validation.json reports are read from."""
 
 
-def _topic(results: BuildResults, name: str, where: str):
-    topic = results.topic(name)
+def _topic(site: Site, name: str, where: str):
+    topic = site.topic(name)
     if topic is None:
-        known = ", ".join(t.name for t in results.topics) or "none"
+        known = ", ".join(t.name for t in site.topics) or "none"
         raise DirectiveError(f"{where}: unknown topic '{name}'. Fix: use one of: {known}")
     return topic
 
 
-def _expand(name: str, args: list[str], results: BuildResults, context: PageContext,
+def _expand(name: str, args: list[str], site: Site, context: PageContext,
             where: str) -> str:
     expected: dict[str, tuple[int, str]] = {
         "topic": (1, "{{ topic <name> }}"),
@@ -62,6 +63,7 @@ def _expand(name: str, args: list[str], results: BuildResults, context: PageCont
         "environment": (0, "{{ environment }}"),
         "validation": (0, "{{ validation }}"),
         "execution_report": (0, "{{ execution_report }}"),
+        "changes": (0, "{{ changes }}"),
     }
     if name not in expected:
         raise DirectiveError(f"{where}: unknown directive '{name}'. Fix: use one of "
@@ -71,24 +73,28 @@ def _expand(name: str, args: list[str], results: BuildResults, context: PageCont
         raise DirectiveError(f"{where}: '{name}' takes {count} argument(s), got {len(args)}. "
                              f"Fix: write {usage}")
     if name == "topic":
-        topic = _topic(results, args[0], where)
+        topic = _topic(site, args[0], where)
         context.shown_topics.add(topic.name)
         links = {page: render.relative_link(f"{page}.md", context.uri)
                  for page in LINKED_PAGES if f"{page}.md" in context.pages}
-        return render.render_topic(topic, results, links, context.uri)
+        return render_site.render_topic(topic, site, links, context.uri)
     if name == "example":
-        topic = _topic(results, args[0], where)
+        topic = _topic(site, args[0], where)
         if args[1] not in FRAMEWORKS:
             raise DirectiveError(f"{where}: unknown framework '{args[1]}'. Fix: write jax or "
                                  "pytorch")
-        return render.render_example(topic, results, args[1])
+        return render_site.render_example(topic, site, args[1])
     if name == "comparison_table":
-        return render.render_comparison_table(results, context.uri)
+        return render_site.render_comparison_table(site, context.uri)
     if name == "execution_report":
-        return render.render_execution_report(results, context.uri)
+        if not site.machines or site.frozen:
+            return "*This build ran nothing: every number comes from results/ (frozen).*\n"
+        return render.render_execution_report(site.primary, context.uri)
     if name == "validation":
         return render.render_validation(load_validation_reports(context.project_dir, where))
-    return render.render_environment(results)
+    if name == "changes":
+        return render_site.render_changes(site, context.uri)
+    return render_site.render_environment(site)
 
 
 def load_validation_reports(project_dir: Path | None, where: str) -> list[dict[str, Any]]:
@@ -108,9 +114,8 @@ def load_validation_reports(project_dir: Path | None, where: str) -> list[dict[s
     return reports
 
 
-def expand_directives(markdown: str, context: PageContext,
-                      results: Callable[[], BuildResults]) -> str:
-    """Replace every directive line; `results` is called only if the page has one."""
+def expand_directives(markdown: str, context: PageContext, site: Callable[[], Site]) -> str:
+    """Replace every directive line; `site` is called only if the page has one."""
     lines = markdown.split("\n")
     fence: str | None = None
     for number, line in enumerate(lines, start=1):
@@ -129,6 +134,6 @@ def expand_directives(markdown: str, context: PageContext,
         if directive:
             where = f"docs/{context.uri}, line {number}"
             lines[number - 1] = _expand(directive.group("name"),
-                                        directive.group("args").split(), results(),
+                                        directive.group("args").split(), site(),
                                         context, where)
     return "\n".join(lines)

@@ -293,11 +293,6 @@ def _row_environment(results: BuildResults, topic: str, framework: str) -> dict[
     return row["environment"] if row else {}
 
 
-def _row_environment(results: BuildResults, topic: str, framework: str) -> dict[str, Any]:
-    row = next((r for r in _rows(results, topic) if r["framework"] == framework), None)
-    return row["environment"] if row else {}
-
-
 def render_provenance(topic: Topic, results: BuildResults, links: dict[str, str]) -> str:
     """Where and when these numbers were measured, in one sentence."""
     entry = _entry(results, topic.name)
@@ -314,8 +309,8 @@ def render_provenance(topic: Topic, results: BuildResults, links: dict[str, str]
                               f"{described.get('accelerator') or described.get('backend')}, "
                               f"{described.get('intra_op_threads') or '?'} threads")
     gpu = ", ".join(machine.get("gpus") or []) or "no GPU"
-    source = {"fresh": "measured in this build", "cache": "from the cache"}.get(
-        entry.get("source"), "origin unknown")
+    source = {"fresh": "measured in this build", "cache": "from the cache",
+              "stored": f"from {results.origin}"}.get(entry.get("source"), "origin unknown")
     text = (f"Measured {format_timestamp(entry.get('measured_at'))} ({source}) on "
             f"{machine.get('cpu')} ({machine.get('schedulable_cores')} cores, {gpu}); "
             + "; ".join(frameworks)
@@ -369,32 +364,6 @@ def render_charts(topic: Topic, results: BuildResults, page_uri: str) -> str:
     return "\n".join(figures)
 
 
-def render_topic(topic: Topic, results: BuildResults, links: dict[str, str],
-                 page_uri: str = "topics/page.md") -> str:
-    """The whole generated part of a topic page; `links` maps page names (methodology,
-    environment) to relative links, for the pages this site has."""
-    parts = [
-        f'!!! question "The question"\n\n    {topic.question}\n',
-        (topic.summary + "\n") if topic.summary else "",
-        "## Code\n",
-        render_code_tabs(topic, results),
-        render_inputs(topic, results),
-        "## Timings\n",
-        render_provenance(topic, results, links),
-        render_charts(topic, results, page_uri),
-        render_timings(topic, results),
-        "## Parity\n",
-        render_parity(topic, results),
-        render_notes(topic, results),
-    ]
-    return "\n".join(p for p in parts if p)
-
-
-def render_example(topic: Topic, results: BuildResults, framework: str) -> str:
-    """One side of a topic, for the article: its code and what it printed."""
-    return render_side(topic, results, framework)
-
-
 def relative_link(target: str, page_uri: str) -> str:
     """Link from the page at `page_uri` (e.g. topics/matmul.md) to `target` (docs-relative)."""
     return "../" * page_uri.count("/") + target
@@ -404,33 +373,31 @@ def topic_link(topic: str, page_uri: str) -> str:
     return relative_link(f"topics/{topic}.md", page_uri)
 
 
-def render_comparison_table(results: BuildResults, page_uri: str) -> str:
-    """Measured rows: per topic, which side is faster at the headline size, and parity."""
-    lines = ["| Topic | Question | Result | Outputs |", "|---|---|---|---|"]
-    for topic in results.topics:
-        verdicts = {(c["variant"], c["size"]): c for c in results.comparisons(topic.name)}
-        rows = _row_index(results, topic.name)
-        parts = []
-        for variant in topic.variants:
-            size = topic.headline_size
-            comparison = verdicts.get((variant.name, size))
-            medians = [format_seconds(rows.get((fw, variant.name, size), {}).get("median_s"))
-                       for fw in FRAMEWORKS]
-            text = (f"{variant.label} ({topic.size_name}={size}): "
-                    f"{_verdict_text(comparison)} (JAX {medians[0]}, PyTorch {medians[1]})")
-            if variant.compiled:
-                firsts = [format_seconds(rows.get((fw, variant.name, size), {}).get(
-                    "first_call_s")) for fw in FRAMEWORKS]
-                text += f"; first call with compilation: JAX {firsts[0]}, PyTorch {firsts[1]}"
-            parts.append(text)
-        parity = results.parity(topic.name)["status"]
-        outputs = {"match": "match", "mismatch": "**differ**", "skipped": "not compared",
-                   "nothing": "nothing to compare", "partial": "match (partly run)"}.get(
-            parity, "not compared")
-        link = f"[{_cell(topic.title)}]({topic_link(topic.name, page_uri)})"
-        lines.append(f"| {link} | {_cell(topic.question)} | {'<br>'.join(map(_cell, parts))} "
-                     f"| {outputs} |")
-    return "\n".join(lines) + "\n"
+def comparison_cell(topic: Topic, results: BuildResults) -> str:
+    """One machine's measured verdicts for a topic at its headline size, for the table."""
+    verdicts = {(c["variant"], c["size"]): c for c in results.comparisons(topic.name)}
+    rows = _row_index(results, topic.name)
+    parts = []
+    for variant in topic.variants:
+        size = topic.headline_size
+        comparison = verdicts.get((variant.name, size))
+        medians = [format_seconds(rows.get((fw, variant.name, size), {}).get("median_s"))
+                   for fw in FRAMEWORKS]
+        text = (f"{variant.label} ({topic.size_name}={size}): "
+                f"{_verdict_text(comparison)} (JAX {medians[0]}, PyTorch {medians[1]})")
+        if variant.compiled:
+            firsts = [format_seconds(rows.get((fw, variant.name, size), {}).get(
+                "first_call_s")) for fw in FRAMEWORKS]
+            text += f"; first call with compilation: JAX {firsts[0]}, PyTorch {firsts[1]}"
+        parts.append(text)
+    return "<br>".join(map(_cell, parts))
+
+
+def parity_word(topic: Topic, results: BuildResults) -> str:
+    status = results.parity(topic.name)["status"]
+    return {"match": "match", "mismatch": "**differ**", "skipped": "not compared",
+            "nothing": "nothing to compare", "partial": "match (partly run)"}.get(
+        status, "not compared")
 
 
 def _human_bytes(count: int | None) -> str:
@@ -439,7 +406,8 @@ def _human_bytes(count: int | None) -> str:
     return f"{count / 2**30:.1f} GiB"
 
 
-def render_environment(results: BuildResults) -> str:
+def render_environment(results: BuildResults, heading: str = "##") -> str:
+    """One machine's environment: hardware and software, each framework, the settings."""
     env = results.data["environment"]
     lines = ["| | |", "|---|---|",
              f"| Machine name | `{results.data['machine_name']}` |",
@@ -456,10 +424,10 @@ def render_environment(results: BuildResults) -> str:
         lines.append(f"| {name} | {version or 'not installed'} |")
     for name, value in env.get("variables", {}).items():
         lines.append(f"| `{name}` | `{_cell(value)}` |")
-    parts = ["## Machine\n", "\n".join(lines) + "\n"]
+    parts = [f"{heading} Machine\n", "\n".join(lines) + "\n"]
     for framework in FRAMEWORKS:
         described = env.get("frameworks", {}).get(framework)
-        parts.append(f"## {FRAMEWORK_LABELS[framework]}\n")
+        parts.append(f"{heading} {FRAMEWORK_LABELS[framework]}\n")
         if not described:
             parts.append("*No measurement with this framework in this build.*\n")
             continue
@@ -474,7 +442,7 @@ def render_environment(results: BuildResults) -> str:
             table.append(f"| {key} | {_cell(str(value))} |")
         parts.append("\n".join(table) + "\n")
     measurement = env["measurement"]
-    parts.append("## Measurement settings\n")
+    parts.append(f"{heading} Measurement settings\n")
     parts.append("\n".join([
         "| Setting | Value |", "|---|---|",
         *(f"| {k} | {v} |" for k, v in measurement.items()),

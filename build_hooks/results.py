@@ -14,12 +14,12 @@ from build_hooks.environment import now_iso
 from build_hooks.settings import Settings
 from build_hooks.topics import Topic
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
 class BuildResults:
-    """What a build knows after the run step: the topics and the results document."""
+    """One machine's results: its topics and its results document."""
 
     topics: list[Topic]
     data: dict[str, Any]
@@ -27,6 +27,16 @@ class BuildResults:
     """Names of the topics measured in this build (the rest came from the cache)."""
     charts: dict[str, list[Any]] = field(default_factory=dict)
     """Per topic, its charts (build_hooks.charts.Chart), drawn from `data`."""
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The raw topic records behind `data` (what `save` writes to results/<machine>/)."""
+    label: str = ""
+    """How readers tell machines apart: the accelerator (or CPU) and the date."""
+    origin: str = "this build"
+    """'this build', or the results file the numbers were loaded from."""
+    stale: dict[str, str] = field(default_factory=dict)
+    """Topics whose files changed since they were measured here, with when they were."""
+    missing: list[str] = field(default_factory=list)
+    """Topics of the site that have no result on this machine."""
 
     def topic(self, name: str) -> Topic | None:
         return next((t for t in self.topics if t.name == name), None)
@@ -42,6 +52,57 @@ class BuildResults:
 
     def comparisons(self, name: str) -> list[dict[str, Any]]:
         return [c for c in self.data["comparisons"] if c["topic"] == name]
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything the pages show: the topics and each machine's results, the first being this
+    build's (or, frozen, the first stored machine)."""
+
+    topics: list[Topic]
+    machines: list[BuildResults]
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    """Per machine, what changed significantly between its last two stored refreshes."""
+    frozen: bool = False
+
+    @property
+    def primary(self) -> BuildResults:
+        return self.machines[0]
+
+    def topic(self, name: str) -> Topic | None:
+        return next((t for t in self.topics if t.name == name), None)
+
+    def holders(self, name: str) -> list[BuildResults]:
+        """The machines that have a result for the topic, in site order."""
+        return [m for m in self.machines if m.topic(name) is not None]
+
+    def document(self) -> dict[str, Any]:
+        """results.json: the primary machine's document, the others under `machines`."""
+        if not self.machines:
+            return {"schema_version": SCHEMA_VERSION, "harness_version": HARNESS_VERSION,
+                    "generated_at": now_iso(), "results": [], "topics": [], "machines": [],
+                    "changes": self.changes, "frozen": self.frozen}
+        document = {**self.primary.data, "label": self.primary.label,
+                    "origin": self.primary.origin, "frozen": self.frozen,
+                    "stale": self.primary.stale, "missing": self.primary.missing}
+        document["machines"] = [{**m.data, "label": m.label, "origin": m.origin,
+                                 "stale": m.stale, "missing": m.missing}
+                                for m in self.machines[1:]]
+        document["changes"] = self.changes
+        return document
+
+
+def machine_label(machine: dict[str, Any], frameworks: dict[str, Any], measured_at: str) -> str:
+    """e.g. 'NVIDIA H100 80GB HBM3 · 2026-11-20' or 'AMD EPYC (CPU, 2 cores) · 2026-11-25'."""
+    accelerators = [info.get("accelerator") for info in frameworks.values()
+                    if isinstance(info, dict) and info.get("accelerator")]
+    if accelerators:
+        hardware = accelerators[0]
+    elif machine.get("gpus"):
+        hardware = machine["gpus"][0]
+    else:
+        hardware = f"{machine.get('cpu')} (CPU, {machine.get('schedulable_cores')} cores)"
+    return f"{hardware} · {measured_at[:10]}"
 
 
 def derive_row(row: dict[str, Any], topic: Topic, settings: Settings) -> dict[str, Any]:
@@ -157,6 +218,7 @@ def assemble(entries: list[tuple[Topic, dict[str, Any], str]], machine: dict[str
             derived["stderr"] = _joined(setup.get("stderr", ""), row.get("stderr", ""))
             derived["environment"] = _row_environment(record, row["framework"])
             derived["measured_at"] = record["measured_at"]
+            derived["machine_name"] = machine_name
             rows.append(derived)
         results.extend(rows)
         comparisons.extend(compare_rows(topic, rows, settings))
@@ -243,9 +305,10 @@ def problems(data: dict[str, Any], allow_missing_frameworks: bool) -> tuple[list
     return warnings, infos
 
 
-CSV_COLUMNS = ("topic", "framework", "variant", "size", "status", "median_s", "q25_s", "q75_s",
-               "iqr_s", "n", "number", "first_call_s", "gflops", "noisy", "incomplete",
-               "measured_at", "machine", "device", "framework_version", "error_type")
+CSV_COLUMNS = ("machine_name", "topic", "framework", "variant", "size", "status", "median_s",
+               "q25_s", "q75_s", "iqr_s", "n", "number", "first_call_s", "gflops", "noisy",
+               "incomplete", "measured_at", "machine", "device", "framework_version",
+               "error_type")
 
 
 def csv_text(data: dict[str, Any]) -> str:
@@ -256,12 +319,15 @@ def csv_text(data: dict[str, Any]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for row in data["results"]:
+    rows = [*data["results"], *(row for other in data.get("machines", [])
+                                 for row in other["results"])]
+    for row in rows:
         environment = row.get("environment") or {}
         framework = environment.get("framework") or {}
         machine = environment.get("machine") or {}
         values = {
             **{key: row.get(key) for key in CSV_COLUMNS},
+            "machine_name": row.get("machine_name") or data.get("machine_name"),
             "machine": machine.get("cpu"),
             "device": framework.get("accelerator") or framework.get("backend"),
             "framework_version": framework.get("version"),
@@ -269,3 +335,27 @@ def csv_text(data: dict[str, Any]) -> str:
         }
         writer.writerow(["" if values[key] is None else values[key] for key in CSV_COLUMNS])
     return buffer.getvalue()
+
+
+def site_problems(site: Site, allow_missing_frameworks: bool) -> tuple[list[str], list[str]]:
+    """(warnings, infos) for the whole site. This build's problems are warnings; a stored
+    machine's are facts about that machine (infos), except in a frozen build, which publishes
+    them, where they are warnings too, as is a topic without a stored result."""
+    warnings: list[str] = []
+    infos: list[str] = []
+    if site.frozen and not site.machines:
+        warnings.append("Frozen build, but results/ holds no results file: measure a machine "
+                        "and save (python -m build_hooks save), or build without freeze")
+    for machine in site.machines:
+        live = machine.origin == "this build"
+        found, notes = problems(machine.data, allow_missing_frameworks)
+        prefix = "" if live else f"[{machine.label}, {machine.origin}] "
+        (warnings if live or site.frozen else infos).extend(prefix + m for m in found)
+        infos.extend(prefix + m for m in notes)
+        for topic in machine.missing:
+            message = f"{prefix}topic '{topic}' has no result on this machine"
+            (warnings if site.frozen else infos).append(message)
+        for topic, measured in machine.stale.items():
+            infos.append(f"{prefix}topic '{topic}' is stale: measured {measured}, before its "
+                         "files last changed")
+    return warnings, infos

@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 
 from mkdocs.exceptions import PluginError
 
-from build_hooks.results import BuildResults
+from build_hooks.results import Site
 from build_hooks.settings import Settings
 
 
 @dataclass
 class BuildSession:
     settings: Settings
-    results: BuildResults | None = None
+    site: Site | None = None
     shown_topics: set[str] = field(default_factory=set)
 
 
@@ -36,9 +36,9 @@ def current() -> BuildSession:
     return _current[0]
 
 
-def results() -> BuildResults:
+def site() -> Site:
     session = current()
-    if session.results is None:
+    if session.site is None:
         raise PluginError("The comparison results are not ready: the run step (on_pre_build) "
                           "did not finish")
-    return session.results
+    return session.site

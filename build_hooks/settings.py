@@ -2,7 +2,8 @@
 
 Environment variables override the file for CI: COMPARISON_REFRESH=1 re-runs every topic,
 COMPARISON_QUICK=1 takes short measurements (for tests and drafts, never for published numbers),
-COMPARISON_CACHE_DIR=<dir> keeps results elsewhere (a cold build, say).
+COMPARISON_CACHE_DIR=<dir> keeps results elsewhere (a cold build, say), COMPARISON_FREEZE=1
+builds from the results committed under results/ without running anything.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ class Settings:
     allow_missing_frameworks: bool = False
     """When false, a framework that cannot be imported is a warning (so --strict fails)."""
     refresh: bool = False
+    freeze: bool = False
+    """Build from results/<machine>/ only: no worker starts, nothing is measured."""
     measure: MeasureSettings = field(default_factory=MeasureSettings)
     noise_threshold: float = 0.10
     """A result whose IQR exceeds this fraction of its median is flagged as noisy."""
@@ -100,6 +103,7 @@ class ComparisonConfig(base.Config):
     output_limit_bytes = opt.Type(int, default=Settings.output_limit_bytes)
     allow_missing_frameworks = opt.Type(bool, default=False)
     refresh = opt.Type(bool, default=False)
+    freeze = opt.Type(bool, default=False)
     quick = opt.Type(bool, default=False)
     measure = opt.SubConfig(_MeasureConfig)
     noise_threshold = opt.Type(float, default=Settings.noise_threshold)
@@ -139,6 +143,7 @@ def load_settings(extra: dict[str, Any] | None, config_file: str | os.PathLike[s
     project_dir = Path(config_file).resolve().parent
     quick = _env_flag("COMPARISON_QUICK")
     refresh = _env_flag("COMPARISON_REFRESH")
+    freeze = _env_flag("COMPARISON_FREEZE")
     quick = schema.quick if quick is None else quick
     if quick:
         measure = MeasureSettings.quick_mode()
@@ -161,6 +166,7 @@ def load_settings(extra: dict[str, Any] | None, config_file: str | os.PathLike[s
         output_limit_bytes=schema.output_limit_bytes,
         allow_missing_frameworks=schema.allow_missing_frameworks,
         refresh=schema.refresh if refresh is None else refresh,
+        freeze=schema.freeze if freeze is None else freeze,
         measure=measure,
         noise_threshold=schema.noise_threshold,
         significance_level=schema.significance_level,

@@ -40,6 +40,11 @@ def key_parts(topic: Topic, settings: Settings,
             for name, value in parts.items()}
 
 
+def sources_part(topic: Topic) -> str:
+    """The sources component of the key: compared to tell a stored result is stale."""
+    return hashlib.sha256(json.dumps(topic.sources_digest).encode()).hexdigest()[:16]
+
+
 def cache_key(topic: Topic, settings: Settings, machine_fingerprint: dict[str, Any]) -> str:
     parts = key_parts(topic, settings, machine_fingerprint)
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from build_hooks.pages import PageContext, expand_directives
-from build_hooks.results import BuildResults, assemble
+from build_hooks.results import BuildResults, Site, assemble
 from build_hooks.settings import Settings
 from build_hooks.topics import TopicError, discover_topics
 
@@ -122,8 +122,9 @@ def test_renderer_survives_results_with_fields_missing_or_wrong(tmp_path, seed):
         for key in rng.sample(["setups", "notes", "measured_at", "source"], rng.randint(0, 2)):
             entry.pop(key, None)
     context = PageContext(uri="topics/double.md", pages={"methodology.md"})
+    site = Site(results.topics, [results])
     text = expand_directives("{{ topic double }}\n\n{{ comparison_table }}\n", context,
-                             lambda: results)
+                             lambda: site)
     assert "## Timings" in text
     table_rows = [line for line in text.splitlines() if line.startswith("| 2 * x")]
     header = next(line for line in text.splitlines() if line.startswith("| Variant"))

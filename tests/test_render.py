@@ -16,7 +16,7 @@ import pytest
 
 from build_hooks.pages import DirectiveError, PageContext, expand_directives
 from build_hooks.render import fence, format_seconds, render_validation
-from build_hooks.results import BuildResults, assemble
+from build_hooks.results import BuildResults, Site, assemble
 from build_hooks.settings import Settings
 from build_hooks.topics import discover_topics
 
@@ -57,7 +57,8 @@ def expand(results: BuildResults, markdown: str, uri: str = "topics/page.md",
            pages: set[str] | None = None) -> str:
     context = PageContext(uri=uri, pages={"methodology.md", "environment.md"} if pages is None
                           else pages)
-    return expand_directives(markdown, context, lambda: results)
+    site = results if isinstance(results, Site) else Site(results.topics, [results])
+    return expand_directives(markdown, context, lambda: site)
 
 
 def test_topic_block_matches_golden(tmp_path):

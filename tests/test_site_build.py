@@ -32,7 +32,7 @@ def test_good_site_builds_strict_with_results_and_pages(site_factory):
     build = site.build()
     assert build.returncode == 0, build.stderr
     data = site.results()
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     environment = data["environment"]
     for key in ("cpu", "python", "packages", "frameworks"):
         assert key in environment
@@ -257,9 +257,9 @@ def test_reference_pages_and_downloads(site_factory):
     build = site.build(strict=False)
     assert build.returncode == 0, build.stderr
     lines = (site.root / "site" / "results.csv").read_text().splitlines()
-    assert lines[0].startswith("topic,framework,variant,size,status,median_s,")
+    assert lines[0].startswith("machine_name,topic,framework,variant,size,status,median_s,")
     assert len(lines) == 1 + len(site.results()["results"])
-    assert any(line.startswith("raises,jax,compute,4,error,") and line.endswith(",ValueError")
+    assert any(",raises,jax,compute,4,error," in line and line.endswith(",ValueError")
                for line in lines)
     execution = html.unescape(site.html("execution"))
     assert "This build measured 2 of 2 topic(s)" in execution

@@ -1,0 +1,181 @@
+"""Pages across machines: a topic page, the comparison table, the environment, the changes.
+
+With one machine the layout is that of `render`'s pieces in order. With several, the timings
+and the parity verdict of each machine go in content tabs labelled with its accelerator and date
+(tabs with the same label are linked across the page and the site). A machine without a result
+for the topic says so; a result measured before the topic's files changed is marked stale with
+its date, never shown as current.
+"""
+
+from __future__ import annotations
+
+from build_hooks import FRAMEWORK_LABELS, render
+from build_hooks.render import (
+    MISSING,
+    _cell,
+    _escape_markdown,
+    _indent,
+    fence,
+    format_seconds,
+    format_timestamp,
+    topic_link,
+)
+from build_hooks.results import BuildResults, Site
+from build_hooks.topics import Topic
+
+
+def _code_only(topic: Topic) -> str:
+    """The two implementations when no machine has run them (yet)."""
+    tabs = []
+    for framework in render.TAB_ORDER:
+        source = topic.sides[framework]
+        tabs.append(f'=== "{FRAMEWORK_LABELS[framework]}"\n\n' + _indent(
+            fence(source.text, "python", title=source.relative, line_numbers=True)))
+    return "\n".join(tabs)
+
+
+def _absent(topic: Topic, machine: BuildResults | None, frozen: bool) -> str:
+    where = f" on {machine.label}" if machine else ""
+    how = ("measure it on that machine and save its results (see the README)" if frozen
+           else "it was added after that machine's last refresh")
+    return (f'!!! warning "Not measured{where}"\n\n    No result for this topic{where}: {how}.\n')
+
+
+def _stale_note(topic: Topic, machine: BuildResults) -> str:
+    measured = machine.stale.get(topic.name)
+    if not measured:
+        return ""
+    return (f'!!! warning "Stale: measured {format_timestamp(measured)}"\n\n    This topic\'s '
+            "code or metadata changed after these numbers were measured on this machine. "
+            "They are kept for reference and are not the numbers of the code shown above.\n")
+
+
+def _timings(topic: Topic, machine: BuildResults, links: dict[str, str], page_uri: str) -> str:
+    parts = [_stale_note(topic, machine), render.render_provenance(topic, machine, links),
+             render.render_charts(topic, machine, page_uri),
+             render.render_timings(topic, machine)]
+    return "\n".join(p for p in parts if p)
+
+
+def _parity(topic: Topic, machine: BuildResults) -> str:
+    return "\n".join(p for p in (render.render_parity(topic, machine),
+                                 render.render_notes(topic, machine)) if p)
+
+
+def _per_machine(topic: Topic, site: Site, block) -> str:
+    """A content tab per machine, each with `block(machine)` or a note that it has none."""
+    tabs = []
+    for machine in site.machines:
+        body = block(machine) if machine.topic(topic.name) else \
+            _absent(topic, machine, site.frozen)
+        tabs.append(f'=== "{machine.label}"\n\n' + _indent(body))
+    return "\n".join(tabs)
+
+
+def render_topic(topic: Topic, site: Site, links: dict[str, str], page_uri: str) -> str:
+    """The whole generated part of a topic page."""
+    holders = site.holders(topic.name)
+    main = holders[0] if holders else None
+    parts = [f'!!! question "The question"\n\n    {topic.question}\n',
+             (topic.summary + "\n") if topic.summary else "", "## Code\n"]
+    if main is None:
+        parts += [_code_only(topic), _absent(topic, site.machines[0] if site.machines else None,
+                                             site.frozen)]
+        return "\n".join(p for p in parts if p)
+    parts += [render.render_code_tabs(topic, main), render.render_inputs(topic, main)]
+    if len(site.machines) == 1:
+        parts += ["## Timings\n", _timings(topic, main, links, page_uri),
+                  "## Parity\n", _parity(topic, main)]
+    else:
+        note = (f"Output above: {main.label}. Numbers from {len(site.machines)} machines; "
+                "choose one.\n")
+        parts += ["## Timings\n", note,
+                  _per_machine(topic, site, lambda m: _timings(topic, m, links, page_uri)),
+                  "## Parity\n", _per_machine(topic, site, lambda m: _parity(topic, m))]
+    return "\n".join(p for p in parts if p)
+
+
+def render_example(topic: Topic, site: Site, framework: str) -> str:
+    holders = site.holders(topic.name)
+    if not holders:
+        source = topic.sides[framework]
+        return fence(source.text, "python", title=source.relative, line_numbers=True)
+    return render.render_side(topic, holders[0], framework)
+
+
+def render_comparison_table(site: Site, page_uri: str) -> str:
+    """Measured rows: per topic and machine, which side is faster at the headline size."""
+    machines = site.machines
+    header = ["Topic", "Question", *(m.label if len(machines) > 1 else "Result"
+                                     for m in machines), "Outputs"]
+    lines = ["| " + " | ".join(_cell(h) for h in header) + " |",
+             "|" + "|".join("---" for _ in header) + "|"]
+    for topic in site.topics:
+        cells = []
+        for machine in machines:
+            if machine.topic(topic.name) is None:
+                cells.append("not measured on this machine")
+                continue
+            cell = render.comparison_cell(topic, machine)
+            if topic.name in machine.stale:
+                cell = (f"*stale, measured {format_timestamp(machine.stale[topic.name])}:* "
+                        + cell)
+            cells.append(cell)
+        holders = site.holders(topic.name)
+        outputs = "; ".join(
+            render.parity_word(topic, m) + (f" ({m.label})" if len(holders) > 1 else "")
+            for m in holders) or MISSING
+        link = f"[{_cell(topic.title)}]({topic_link(topic.name, page_uri)})"
+        lines.append(f"| {link} | {_cell(topic.question)} | {' | '.join(cells)} | {outputs} |")
+    return "\n".join(lines) + "\n"
+
+
+def render_environment(site: Site) -> str:
+    if not site.machines:
+        return "*No results: nothing was measured and nothing is stored under results/.*\n"
+    if len(site.machines) == 1:
+        return render.render_environment(site.primary)
+    parts = []
+    for machine in site.machines:
+        parts.append(f"## {machine.label}\n\nFrom {machine.origin}.\n")
+        parts.append(render.render_environment(machine, heading="###"))
+    return "\n".join(parts)
+
+
+def render_changes(site: Site, page_uri: str) -> str:
+    """Per machine: what became significantly faster or slower between its last two refreshes,
+    and which versions changed between them."""
+    if not site.changes:
+        return ("*No machine has two stored refreshes yet: each `save` adds one under "
+                "`results/<machine>/`.*\n")
+    parts = []
+    for change in site.changes:
+        before, after = change["before"], change["after"]
+        parts.append(f"## {change['machine_name']}\n")
+        parts.append(f"From {format_timestamp(before['measured_at'])} ({before['file']}) to "
+                     f"{format_timestamp(after['measured_at'])} ({after['file']}).\n")
+        versions = change["versions"]
+        parts.append("Versions that changed: " + (", ".join(f"`{v}`" for v in versions)
+                                                 if versions else "none") + ".\n")
+        moved = [r for r in change["rows"] if r["change"] != "same"]
+        if moved:
+            table = ["| Topic | Framework | Variant | Size | Before | After | Change |",
+                     "|---|---|---|---:|---:|---:|---|"]
+            for row in moved:
+                word = "faster" if row["change"] == "faster" else "**slower**"
+                link = f"[{row['topic']}]({topic_link(row['topic'], page_uri)})"
+                table.append(f"| {link} | {FRAMEWORK_LABELS[row['framework']]} | "
+                             f"{row['variant']} | {row['size']} | "
+                             f"{format_seconds(row['before_s'])} | "
+                             f"{format_seconds(row['after_s'])} | "
+                             f"{row['ratio']:.2f}× time, {word} (p = {row['p_value']:.2g}) |")
+            parts.append("\n".join(table) + "\n")
+        same = len(change["rows"]) - len(moved)
+        parts.append(f"{same} other row(s) did not change significantly.\n")
+        unpaired = change["only_before"] + change["only_after"]
+        if unpaired:
+            parts.append("Not compared (present in only one refresh): " + ", ".join(
+                _escape_markdown(f"{t} {FRAMEWORK_LABELS.get(f, f)} {v} {s}")
+                for t, f, v, s in unpaired) + ".\n")
+    return "\n".join(parts)
+
