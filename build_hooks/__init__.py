@@ -7,7 +7,8 @@ package imports jax or torch except `worker` and `frameworks`, which only run in
 
 from __future__ import annotations
 
-# Bump when a change to the harness can change a number: it is part of every cache key.
+# Bump when a change to the harness can change a number: it is part of every cache key, and of
+# the results files. (The source of the worker-side modules is in the key too: see store.py.)
 HARNESS_VERSION = "2"
 
 FRAMEWORKS = ("jax", "pytorch")

@@ -91,6 +91,7 @@ def run_audit(project_dir: Path, site_dir: Path, log: Log) -> dict[str, Any]:
                         ["score"] is not None and audit["score"] < 1)
     finally:
         server.shutdown()
+        server.server_close()
     machine = environment.machine()
     result = {
         "format": "jax-vs-pytorch/audit", "schema_version": 1, "tool": LIGHTHOUSE,

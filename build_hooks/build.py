@@ -63,8 +63,8 @@ def run_build(settings: Settings, log: Log, topics: list[Topic] | None = None,
     entries: dict[str, tuple[dict[str, Any], str]] = {}
     missing: list[tuple[Topic, str, dict[str, str], str]] = []
     for topic in topics:
-        key = cache_key(topic, settings, fingerprint)
         parts = key_parts(topic, settings, fingerprint)
+        key = cache_key(topic, settings, fingerprint, parts)
         if settings.refresh and (only is None or topic.name in only):
             record, reason = None, "refresh requested"
         else:
@@ -121,7 +121,8 @@ def from_bundle(bundle: Bundle, topics: list[Topic], settings: Settings) -> Buil
 def build_site(settings: Settings, log: Log) -> Site:
     """This build's results (or, frozen, none) and every stored machine's latest refresh."""
     topics = discover_topics(settings.snippets_dir)
-    history = load_history(settings.project_dir, log)
+    skipped: list[str] = []
+    history = load_history(settings.project_dir, skipped.append)
     machines: list[BuildResults] = []
     if settings.freeze:
         log("Frozen build: every number comes from results/; no worker is started")
@@ -133,7 +134,8 @@ def build_site(settings: Settings, log: Log) -> Site:
             machines.append(from_bundle(bundles[-1], topics, settings))
     changes = [change for bundles in history.values() if len(bundles) > 1
                for change in [changes_between(bundles[-2], bundles[-1], topics, settings)]]
-    return Site(topics=topics, machines=machines, changes=changes, frozen=settings.freeze)
+    return Site(topics=topics, machines=machines, changes=changes, frozen=settings.freeze,
+                skipped_files=skipped)
 
 
 def _measure(missing: list[tuple[Topic, str, dict[str, str], str]], settings: Settings, store: ResultStore,
@@ -165,11 +167,13 @@ def _measure(missing: list[tuple[Topic, str, dict[str, str], str]], settings: Se
         finished = True
     finally:
         # On Ctrl-C or any error, kill the workers at once; topics finished so far are stored.
-        if finished:
-            pool.close()
-        else:
-            pool.kill()
-        starts = {fw: w.starts for fw, w in pool.workers.items()}
-        shutil.rmtree(run_dir, ignore_errors=True)
+        try:
+            if finished:
+                pool.close()
+            else:
+                pool.kill()
+        finally:
+            starts = {fw: w.starts for fw, w in pool.workers.items()}
+            shutil.rmtree(run_dir, ignore_errors=True)
     log("Worker starts this build: " + ", ".join(
         f"{fw} {starts.get(fw, 0)}" for fw in FRAMEWORKS if fw in starts))

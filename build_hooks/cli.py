@@ -102,6 +102,14 @@ def main(argv: list[str] | None = None) -> int:
         only: set[str] | None = set()  # measure nothing: show what the cache holds
     else:
         only = set(args.topics) if args.topics else None
+        from build_hooks.topics import discover_topics
+
+        known = {t.name for t in discover_topics(settings.snippets_dir)}
+        unknown = sorted((only or set()) - known)
+        if unknown:
+            print(f"run: unknown topic(s) {', '.join(unknown)}; the topics are: "
+                  f"{', '.join(sorted(known))}", file=sys.stderr)
+            return 2
     progress = ProgressLog()
     try:
         results = run_build(settings, progress, only=only)
@@ -135,8 +143,10 @@ def _save(config_file: Path, refresh: bool) -> int:
         frameworks.update(record.get("frameworks") or {})
     from build_hooks import environment
 
-    path = save_bundle(settings.project_dir, results.data["machine_name"],
-                       environment.machine(), frameworks, results.records)
+    path, replaced = save_bundle(settings.project_dir, results.data["machine_name"],
+                                 environment.machine(), frameworks, results.records)
+    for old in replaced:
+        print(f"Replaced {old.relative_to(settings.project_dir)} (same machine, same day)")
     print(f"Saved {len(results.records)} topic(s) for {results.label} to "
           f"{path.relative_to(settings.project_dir)}; commit it to publish these numbers")
     return 0

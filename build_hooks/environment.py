@@ -17,11 +17,18 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-PACKAGES = ("jax", "jaxlib", "torch", "numpy", "mkdocs", "properdocs", "mkdocs-material")
-# Variables that change which device a framework picks or how many threads it runs.
+# What can change a number: the frameworks, their accelerator plugins and compilers.
+MEASURED_PACKAGES = (
+    "jax", "jaxlib", "torch", "numpy", "jax-cuda12-plugin", "jax-cuda12-pjrt",
+    "jax-cuda13-plugin", "jax-cuda13-pjrt", "jax-rocm60-plugin", "libtpu", "triton",
+    "nvidia-cublas-cu12", "nvidia-cudnn-cu12", "nvidia-cublas", "nvidia-cudnn-cu13",
+)
+PACKAGES = (*MEASURED_PACKAGES, "mkdocs", "properdocs", "mkdocs-material", "matplotlib")
+# Variables that change which device a framework picks, its threads, or its memory allocator.
 DEVICE_VARIABLES = (
     "CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "JAX_PLATFORMS", "JAX_PLATFORM_NAME",
-    "XLA_FLAGS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "JAX_ENABLE_X64",
+    "XLA_FLAGS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "JAX_ENABLE_X64", "GLIBC_TUNABLES",
+    "LD_PRELOAD", "TORCHINDUCTOR_MAX_AUTOTUNE", "OMP_WAIT_POLICY",
 )
 
 
@@ -112,7 +119,8 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "gpus": nvidia["gpus"],
         "nvidia_driver": nvidia["driver"],
-        "packages": package_versions(PACKAGES),
+        "packages": {name: version for name, version in package_versions(PACKAGES).items()
+                     if version is not None or name in ("jax", "jaxlib", "torch")},
         "variables": {name: os.environ[name] for name in DEVICE_VARIABLES if name in os.environ},
     }
 
@@ -123,7 +131,7 @@ def fingerprint(machine_info: dict[str, Any]) -> dict[str, Any]:
             "packages", "variables")
     fields = {key: machine_info[key] for key in keys}
     fields["packages"] = {k: v for k, v in machine_info["packages"].items()
-                          if k in ("jax", "jaxlib", "torch", "numpy")}
+                          if k in MEASURED_PACKAGES and v is not None}
     return fields
 
 

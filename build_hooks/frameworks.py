@@ -44,7 +44,10 @@ class JaxAdapter:
 
     def to_numpy(self, leaf: Any) -> np.ndarray | None:
         if isinstance(leaf, self.jax.Array):
-            return np.asarray(leaf)
+            array = np.asarray(leaf)
+            if array.dtype.kind == "V":  # bfloat16, float8 (ml_dtypes): compare as float32
+                array = np.asarray(leaf.astype(self.jax.numpy.float32))
+            return array
         return None
 
     def has_device_arrays(self, result: Any) -> bool:
@@ -54,12 +57,14 @@ class JaxAdapter:
     def restore_state(self) -> list[str]:
         """Put back every jax.config value a topic changed; return the names restored."""
         changed = [k for k, v in self.jax.config.values.items() if self._baseline.get(k) != v]
+        restored = []
         for key in changed:
             try:
                 self.jax.config.update(key, self._baseline[key])
-            except Exception:  # some options refuse changes after start-up; report, go on
-                continue
-        return changed
+                restored.append(key)
+            except Exception:  # some options refuse changes after start-up
+                restored.append(f"{key} (could not be restored)")
+        return restored
 
     def reset_compiler(self) -> None:
         """Forget compiled functions, so the next size compiles from scratch (in memory only)."""
@@ -150,6 +155,7 @@ class TorchAdapter:
         torch = self.torch
         return {
             "default_dtype": torch.get_default_dtype(),
+            "default_device": str(torch.get_default_device()),
             "num_threads": torch.get_num_threads(),
             "grad_enabled": torch.is_grad_enabled(),
             "float32_matmul_precision": torch.get_float32_matmul_precision(),
@@ -169,6 +175,7 @@ class TorchAdapter:
         changed = [key for key in base if now[key] != base[key]]
         setters = {
             "default_dtype": lambda v: torch.set_default_dtype(v),
+            "default_device": lambda v: torch.set_default_device(v),
             "num_threads": lambda v: torch.set_num_threads(v),
             "grad_enabled": lambda v: torch.set_grad_enabled(v),
             "float32_matmul_precision": torch.set_float32_matmul_precision,

@@ -21,7 +21,8 @@ from typing import Any
 
 clock = time.perf_counter
 
-# The calibration never runs longer than this, so a slow call is not repeated for minutes.
+# Default cap on the calibration, so a slow call is not repeated for minutes (the worker passes
+# half the measurement budget, extra.comparison.measure.max_time_s / 2).
 CALIBRATION_LIMIT_S = 5.0
 MAX_NUMBER = 10**7
 

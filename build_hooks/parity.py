@@ -38,7 +38,14 @@ def compare_outputs(parity: Parity, jax_leaves: list[dict[str, Any]], jax_file: 
                         f"only in PyTorch: {only_torch or '-'})")
     for path in sorted(set(jax_by_path) & set(torch_by_path)):
         left, right = jax_by_path[path], torch_by_path[path]
-        if left["kind"] != "array" or right["kind"] != "array":
+        if left["kind"] != right["kind"]:
+            kinds = {"JAX": left, "PyTorch": right}
+            array_side = next(name for name, leaf in kinds.items() if leaf["kind"] == "array")
+            other_side = next(name for name in kinds if name != array_side)
+            problems.append(f"{path}: {array_side} returned an array, {other_side} a "
+                            f"{kinds[other_side].get('type')}; return the same kind on both")
+            continue
+        if left["kind"] != "array":
             continue
         a = jax_arrays[f"leaf{left['index']}"]
         b = torch_arrays[f"leaf{right['index']}"]
@@ -50,14 +57,17 @@ def compare_outputs(parity: Parity, jax_leaves: list[dict[str, Any]], jax_file: 
         else:
             a64, b64 = a.astype(np.complex128 if a.dtype.kind == "c" else np.float64), \
                 b.astype(np.complex128 if b.dtype.kind == "c" else np.float64)
-            difference = np.abs(a64 - b64)
-            allowed = parity.atol + parity.rtol * np.abs(b64)
-            same_nan = np.isnan(a64) & np.isnan(b64)
-            ok = bool(np.all((difference <= allowed) | same_nan))
-            finite = np.isfinite(difference)
+            with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: handled below
+                difference = np.abs(a64 - b64)
+                allowed = parity.atol + parity.rtol * np.abs(b64)
+            # NaN where both are NaN, and infinities of the same sign, count as equal.
+            same_special = (np.isnan(a64) & np.isnan(b64)) | (np.isinf(a64) & (a64 == b64))
+            ok = bool(np.all((difference <= allowed) | same_special))
+            finite = np.isfinite(difference) & ~same_special
             max_abs = float(difference[finite].max()) if finite.any() else 0.0
             scale = np.abs(b64)
-            relative = np.where(scale > 0, difference / np.where(scale > 0, scale, 1), 0)
+            with np.errstate(invalid="ignore", over="ignore"):
+                relative = np.where(scale > 0, difference / np.where(scale > 0, scale, 1), 0)
             max_rel = float(relative[finite].max()) if finite.any() else 0.0
             record.update(ok=ok, max_abs_diff=max_abs, max_rel_diff=max_rel)
             if not ok:

@@ -15,6 +15,7 @@ import textwrap
 from typing import Any
 
 from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS
+from build_hooks.capture import human_bytes
 from build_hooks.results import BuildResults
 from build_hooks.topics import Topic
 
@@ -44,7 +45,7 @@ def clean_row(row: dict[str, Any]) -> dict[str, Any]:
         clean[key] = _number(row.get(key))
     n = row.get("n")
     clean["n"] = n if isinstance(n, int) and not isinstance(n, bool) and n >= 0 else None
-    for key in ("stdout", "stderr"):
+    for key in ("stdout", "stderr", "call_stdout", "call_stderr"):
         clean[key] = row.get(key) if isinstance(row.get(key), str) else ""
     clean["status"] = row.get("status") if isinstance(row.get("status"), str) else "unknown"
     clean["error"] = _clean_error(row.get("error"))
@@ -143,6 +144,11 @@ def _quote(text: str) -> str:
 
 
 def _status_title(framework: str, row: dict[str, Any]) -> str:
+    """A one-line title (the first line of a longer message: the rest is in the block)."""
+    return _status_title_text(framework, row).split("\n", 1)[0]
+
+
+def _status_title_text(framework: str, row: dict[str, Any]) -> str:
     label = FRAMEWORK_LABELS[framework]
     error = row.get("error") or {}
     status = row.get("status")
@@ -180,7 +186,8 @@ def render_side(topic: Topic, results: BuildResults, framework: str, indent: int
         row = rows.get((framework, variant.name, size))
         if row is None:
             continue
-        printed.append((variant.name, row.get("stdout", ""), row.get("stderr", "")))
+        # The setup's own output is shown once above; each variant shows what its call printed.
+        printed.append((variant.name, row["call_stdout"], row["call_stderr"]))
         if row.get("status") != "ok" and row.get("error") and row.get("phase") != "setup":
             kind = "info" if row["status"] in ("expected_error", "skipped") else "failure"
             block = _error_block(row["error"], _status_title(framework, row), 0, kind)
@@ -401,9 +408,7 @@ def parity_word(topic: Topic, results: BuildResults) -> str:
 
 
 def _human_bytes(count: int | None) -> str:
-    if not count:
-        return MISSING
-    return f"{count / 2**30:.1f} GiB"
+    return human_bytes(count) if count else MISSING
 
 
 def render_environment(results: BuildResults, heading: str = "##") -> str:

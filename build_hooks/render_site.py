@@ -58,8 +58,24 @@ def _timings(topic: Topic, machine: BuildResults, links: dict[str, str], page_ur
 
 
 def _parity(topic: Topic, machine: BuildResults) -> str:
-    return "\n".join(p for p in (render.render_parity(topic, machine),
+    return "\n".join(p for p in (_stale_note(topic, machine),
+                                 render.render_parity(topic, machine),
                                  render.render_notes(topic, machine)) if p)
+
+
+def _output_source(topic: Topic, site: Site) -> BuildResults | None:
+    """The machine whose printed output the page shows: one with a current result if any."""
+    holders = site.holders(topic.name)
+    current = [m for m in holders if topic.name not in m.stale]
+    return (current or holders or [None])[0]
+
+
+def _stale_output_note(topic: Topic, machine: BuildResults) -> str:
+    if topic.name not in machine.stale:
+        return ""
+    return (f'!!! warning "Output of an earlier version"\n\n    The output above was printed '
+            f"when this topic was measured on {machine.label}, "
+            f"{format_timestamp(machine.stale[topic.name])}, before its code last changed.\n")
 
 
 def _per_machine(topic: Topic, site: Site, block) -> str:
@@ -74,15 +90,15 @@ def _per_machine(topic: Topic, site: Site, block) -> str:
 
 def render_topic(topic: Topic, site: Site, links: dict[str, str], page_uri: str) -> str:
     """The whole generated part of a topic page."""
-    holders = site.holders(topic.name)
-    main = holders[0] if holders else None
+    main = _output_source(topic, site)
     parts = [f'!!! question "The question"\n\n    {topic.question}\n',
              (topic.summary + "\n") if topic.summary else "", "## Code\n"]
     if main is None:
         parts += [_code_only(topic), _absent(topic, site.machines[0] if site.machines else None,
                                              site.frozen)]
         return "\n".join(p for p in parts if p)
-    parts += [render.render_code_tabs(topic, main), render.render_inputs(topic, main)]
+    parts += [render.render_code_tabs(topic, main), _stale_output_note(topic, main),
+              render.render_inputs(topic, main)]
     if len(site.machines) == 1:
         parts += ["## Timings\n", _timings(topic, main, links, page_uri),
                   "## Parity\n", _parity(topic, main)]
@@ -96,11 +112,11 @@ def render_topic(topic: Topic, site: Site, links: dict[str, str], page_uri: str)
 
 
 def render_example(topic: Topic, site: Site, framework: str) -> str:
-    holders = site.holders(topic.name)
-    if not holders:
+    main = _output_source(topic, site)
+    if main is None:
         source = topic.sides[framework]
         return fence(source.text, "python", title=source.relative, line_numbers=True)
-    return render.render_side(topic, holders[0], framework)
+    return render.render_side(topic, main, framework) + _stale_output_note(topic, main)
 
 
 def render_comparison_table(site: Site, page_uri: str) -> str:

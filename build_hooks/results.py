@@ -64,6 +64,8 @@ class Site:
     changes: list[dict[str, Any]] = field(default_factory=list)
     """Per machine, what changed significantly between its last two stored refreshes."""
     frozen: bool = False
+    skipped_files: list[str] = field(default_factory=list)
+    """Results files that could not be used, each with its problem and fix."""
 
     @property
     def primary(self) -> BuildResults:
@@ -105,8 +107,10 @@ def machine_label(machine: dict[str, Any], frameworks: dict[str, Any], measured_
     return f"{hardware} · {measured_at[:10]}"
 
 
-def derive_row(row: dict[str, Any], topic: Topic, settings: Settings) -> dict[str, Any]:
-    """The row with its statistics: median, quartiles, IQR, n, noise and completeness flags."""
+def derive_row(row: dict[str, Any], topic: Topic, settings: Settings,
+               min_samples: int | None = None) -> dict[str, Any]:
+    """The row with its statistics: median, quartiles, IQR, n, noise and completeness flags.
+    `min_samples` is the one the row was measured with (a stored machine's may differ)."""
     samples = row.get("samples") or []
     derived = dict(row)
     derived.update(median_s=None, iqr_s=None, q25_s=None, q75_s=None, n=len(samples),
@@ -124,7 +128,8 @@ def derive_row(row: dict[str, Any], topic: Topic, settings: Settings) -> dict[st
         if flop_count is not None and middle > 0:
             derived["gflops"] = flop_count / middle / 1e9
     if row.get("status") == "ok":
-        derived["incomplete"] = len(samples) < settings.measure.min_samples
+        wanted = settings.measure.min_samples if min_samples is None else min_samples
+        derived["incomplete"] = len(samples) < wanted
     return derived
 
 
@@ -137,7 +142,10 @@ def compare_rows(topic: Topic, rows: list[dict[str, Any]], settings: Settings) -
             jax_row = by_key.get(("jax", variant.name, size))
             torch_row = by_key.get(("pytorch", variant.name, size))
             entry: dict[str, Any] = {"topic": topic.name, "variant": variant.name, "size": size}
-            if not (jax_row and torch_row and jax_row["samples"] and torch_row["samples"]):
+            measured = [r for r in (jax_row, torch_row)
+                        if r and r.get("status") == "ok" and r.get("samples")]
+            # Only rows that finished: a row that failed after some blocks keeps its samples.
+            if len(measured) < 2 or jax_row is None or torch_row is None:
                 entry.update(faster=None, ratio=None, p_value=None,
                              reason="not measured on both sides")
             else:
@@ -203,6 +211,15 @@ def _joined(*parts: str) -> str:
                    for part in parts if part)
 
 
+def measured_with(record: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The measurement settings a record was made with (the current ones if it lacks them)."""
+    current = settings.cache_key_fields()
+    stored = record.get("settings")
+    if not isinstance(stored, dict) or not isinstance(stored.get("measure"), dict):
+        return current
+    return {**current, **stored}
+
+
 def assemble(entries: list[tuple[Topic, dict[str, Any], str]], machine: dict[str, Any],
              machine_name: str, settings: Settings) -> dict[str, Any]:
     """The results.json document for the topics in `entries` (topic, record, "fresh"/"cache")."""
@@ -213,7 +230,11 @@ def assemble(entries: list[tuple[Topic, dict[str, Any], str]], machine: dict[str
         rows = []
         for row in record["rows"]:
             setup = setups.get((row["framework"], row["size"]), {})
-            derived = derive_row(row, topic, settings)
+            derived = derive_row(row, topic, settings, measured_with(record, settings)[
+                "measure"]["min_samples"])
+            # stdout/stderr: everything printed, setup included; call_*: the call and show().
+            derived["call_stdout"], derived["call_stderr"] = row.get("stdout", ""), \
+                row.get("stderr", "")
             derived["stdout"] = _joined(setup.get("stdout", ""), row.get("stdout", ""))
             derived["stderr"] = _joined(setup.get("stderr", ""), row.get("stderr", ""))
             derived["environment"] = _row_environment(record, row["framework"])
@@ -237,6 +258,9 @@ def assemble(entries: list[tuple[Topic, dict[str, Any], str]], machine: dict[str
         for framework, described in record.get("frameworks", {}).items():
             if framework not in latest or record["measured_at"] > latest[framework][0]:
                 latest[framework] = (record["measured_at"], described)
+    newest = max((record for _, record, _ in entries), key=lambda r: r["measured_at"],
+                 default={})
+    measured = measured_with(newest, settings)
     return {
         "schema_version": SCHEMA_VERSION,
         "harness_version": HARNESS_VERSION,
@@ -245,12 +269,13 @@ def assemble(entries: list[tuple[Topic, dict[str, Any], str]], machine: dict[str
         "environment": {
             **machine,
             "frameworks": {fw: latest[fw][1] for fw in FRAMEWORKS if fw in latest},
-            "measurement": settings.measure.as_dict(),
+            # The settings the numbers were measured with (a stored machine's, if stored).
+            "measurement": measured["measure"],
             "noise_threshold": settings.noise_threshold,
             "significance_level": settings.significance_level,
             "min_speedup": settings.min_speedup,
-            "timeout_s": settings.timeout_s,
-            "memory_limit_mb": settings.memory_limit_mb,
+            "timeout_s": measured["timeout_s"],
+            "memory_limit_mb": measured["memory_limit_mb"],
         },
         "topics": topics,
         "results": results,
@@ -341,7 +366,7 @@ def site_problems(site: Site, allow_missing_frameworks: bool) -> tuple[list[str]
     """(warnings, infos) for the whole site. This build's problems are warnings; a stored
     machine's are facts about that machine (infos), except in a frozen build, which publishes
     them, where they are warnings too, as is a topic without a stored result."""
-    warnings: list[str] = []
+    warnings: list[str] = list(site.skipped_files)
     infos: list[str] = []
     if site.frozen and not site.machines:
         warnings.append("Frozen build, but results/ holds no results file: measure a machine "

@@ -66,11 +66,17 @@ class WorkerPool:
 
     def close(self) -> None:
         for worker in self.workers.values():
-            worker.stop()
+            try:
+                worker.stop()
+            except Exception:  # stopping one worker must not leave the other running
+                worker.kill()
 
     def kill(self) -> None:
         for worker in self.workers.values():
-            worker.kill()
+            try:
+                worker.kill()
+            except Exception:
+                continue
 
 
 def display_path(path: Path, project_dir: Path) -> str:

@@ -192,7 +192,8 @@ def _range_problems(schema: ComparisonConfig, where: str) -> list[str]:
             ("measure.blocks", measure.blocks >= 1, "a count of 1 or more, e.g. 10"),
             ("measure.rounds", 1 <= measure.rounds <= measure.blocks, "between 1 and blocks"),
             ("measure.max_time_s", measure.max_time_s > 0, "seconds above 0, e.g. 10"),
-            ("measure.min_samples", measure.min_samples >= 1, "a count of 1 or more"),
+            ("measure.min_samples", 1 <= measure.min_samples <= measure.blocks,
+             "a count between 1 and blocks"),
         ]
     for key, ok, expected in checks:
         if not ok:

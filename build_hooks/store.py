@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -27,12 +28,25 @@ RECORD_FORMAT = "jax-vs-pytorch/topic-record"
 RECORD_SCHEMA = 1
 
 
+# The code that runs inside the workers: an edit to it is an edit to the measuring method, so
+# it invalidates every cached number even if HARNESS_VERSION was not bumped.
+WORKER_CODE = ("worker.py", "frameworks.py", "measure.py", "outputs.py")
+
+
+@functools.cache
+def worker_code_digest() -> str:
+    digest = hashlib.sha256()
+    for name in WORKER_CODE:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def key_parts(topic: Topic, settings: Settings,
               machine_fingerprint: dict[str, Any]) -> dict[str, str]:
     """A digest of each thing that can change a number; the cache key is made of all of them."""
     parts: dict[str, Any] = {
         "sources": topic.sources_digest,
-        "harness": [HARNESS_VERSION, RECORD_SCHEMA],
+        "harness": [HARNESS_VERSION, RECORD_SCHEMA, worker_code_digest()],
         "settings": [settings.cache_key_fields(), list(settings.frameworks)],
         "machine": machine_fingerprint,
     }
@@ -45,14 +59,15 @@ def sources_part(topic: Topic) -> str:
     return hashlib.sha256(json.dumps(topic.sources_digest).encode()).hexdigest()[:16]
 
 
-def cache_key(topic: Topic, settings: Settings, machine_fingerprint: dict[str, Any]) -> str:
-    parts = key_parts(topic, settings, machine_fingerprint)
+def cache_key(topic: Topic, settings: Settings, machine_fingerprint: dict[str, Any],
+              parts: dict[str, str] | None = None) -> str:
+    parts = parts or key_parts(topic, settings, machine_fingerprint)
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
 _CHANGE_NAMES = {
     "sources": "the topic's files changed",
-    "harness": "the harness version changed",
+    "harness": "the harness version or the worker code changed",
     "settings": "the measurement settings changed",
     "machine": "the machine or framework versions changed",
 }

@@ -38,7 +38,6 @@ class Bundle:
     frameworks: dict[str, Any]
     commit: dict[str, Any]
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
-    merged_from: list[Path] = field(default_factory=list)
 
     @property
     def day(self) -> str:
@@ -60,14 +59,18 @@ def git_commit(project_dir: Path) -> dict[str, Any]:
 
 
 def save_bundle(project_dir: Path, machine_name: str, machine: dict[str, Any],
-                frameworks: dict[str, Any], records: dict[str, dict[str, Any]]) -> Path:
-    """Write the current machine's records as a new results file; returns its path."""
+                frameworks: dict[str, Any], records: dict[str, dict[str, Any]]
+                ) -> tuple[Path, list[Path]]:
+    """Write the current machine's records as a new results file. A file of the same machine
+    and day is replaced (one refresh a day is the history's grain); returns the new path and
+    the replaced ones, which the caller reports."""
     measured_at = environment.now_iso()
     stamp = re.sub(r"[^0-9T]", "", measured_at[:19])  # 20261125T141530
     directory = project_dir / "results" / machine_name
     path = directory / f"results-{stamp}.json"
     if path.exists():
         raise FileExistsError(f"{path} exists already; wait a second and save again")
+    replaced = sorted(directory.glob(f"results-{stamp[:8]}T*.json"))
     bundle = {
         "format": BUNDLE_FORMAT, "schema_version": BUNDLE_SCHEMA,
         "harness_version": HARNESS_VERSION, "machine_name": machine_name,
@@ -77,7 +80,9 @@ def save_bundle(project_dir: Path, machine_name: str, machine: dict[str, Any],
     write_atomically(path, json.dumps(bundle, indent=1))
     write_atomically(directory / "machine.json", json.dumps(
         {"machine_name": machine_name, **machine}, indent=1))
-    return path
+    for old in replaced:
+        old.unlink()
+    return path, replaced
 
 
 def _read(path: Path) -> tuple[Bundle | None, str]:
@@ -107,7 +112,8 @@ def _read(path: Path) -> tuple[Bundle | None, str]:
 
 
 def load_history(project_dir: Path, log: Log) -> dict[str, list[Bundle]]:
-    """Every machine's refreshes, oldest first; same-day files merged (or one rejected)."""
+    """Every machine's refreshes, oldest first; same-day files merged (or one rejected).
+    `log` receives one message per file skipped, naming it, the problem and the fix."""
     history: dict[str, list[Bundle]] = {}
     for path in sorted((project_dir / "results").glob(f"*/{BUNDLE_PATTERN}")):
         bundle, problem = _read(path)
@@ -126,7 +132,6 @@ def load_history(project_dir: Path, log: Log) -> dict[str, list[Bundle]]:
                 f"with the same topic(s) ({', '.join(overlap)}); keep one of the two files")
             continue
         same_day.records.update(bundle.records)
-        same_day.merged_from.append(path)
         same_day.measured_at = max(same_day.measured_at, bundle.measured_at)
     for bundles in history.values():
         bundles.sort(key=lambda b: b.measured_at)

@@ -110,9 +110,6 @@ class Topic:
             return None
         return evaluate_size_expression(self.flops, self.size_name, size)
 
-    def variant(self, name: str) -> Variant:
-        return next(v for v in self.variants if v.name == name)
-
 
 _TOP_KEYS = {
     "title": str,
@@ -376,10 +373,14 @@ def _module_names(tree: ast.Module) -> dict[str, tuple[int, int] | None]:
             names[node.name] = (required, -1 if node.args.vararg else positional)
         elif isinstance(node, ast.Assign):
             for target in node.targets:
-                if isinstance(target, ast.Name):
-                    names[target.id] = None
+                for name in ast.walk(target):  # a, b = ... binds both
+                    if isinstance(name, ast.Name):
+                        names[name.id] = None
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             names[node.target.id] = None
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:  # from helpers import eager binds eager
+                names[(alias.asname or alias.name).split(".")[0]] = None
     return names
 
 

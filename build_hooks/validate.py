@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS, HARNESS_VERSION, environment
+from build_hooks import FRAMEWORK_LABELS, HARNESS_VERSION, environment
 from build_hooks.build import Log, run_build
 from build_hooks.render import format_seconds
 from build_hooks.runner import WorkerPool, prepare_message
@@ -54,7 +54,7 @@ def run_validation(settings: Settings, log: Log) -> dict[str, Any]:
         for topic in topics:
             for size in topic.sizes:
                 prepared: dict[str, dict[str, Any]] = {}
-                for framework in FRAMEWORKS:
+                for framework in settings.frameworks:
                     worker = pool.get(framework)
                     if worker.unavailable is not None:
                         continue
@@ -80,6 +80,10 @@ def run_validation(settings: Settings, log: Log) -> dict[str, Any]:
                             "op": "validate", "variant": variant.name, "number": info["number"],
                             "blocks": BLOCKS_PER_ROUND, "rounds": ROUNDS,
                             "min_run_time": MIN_RUN_TIME}, settings.timeout_s)
+                        if not response.get("ok"):
+                            log(f"{topic.name} {framework} {variant.name}: "
+                                f"{response['error']['message']}")
+                            continue
                         harness = statistics.median(response["harness"])
                         independent = statistics.median(response["independent"])
                         site_median = site_medians.get((topic.name, framework, variant.name,

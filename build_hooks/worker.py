@@ -24,12 +24,13 @@ import sys
 import time
 import traceback
 import types
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from build_hooks import measure, outputs
+from build_hooks import measure, outputs, stats
 from build_hooks.frameworks import load_adapter
 
 
@@ -116,6 +117,12 @@ class Worker:
         return module
 
     def prepare(self, request: dict[str, Any]) -> dict[str, Any]:
+        # Warnings shown "once" must show for every topic, whatever ran before in this worker.
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            return self._prepare(request)
+
+    def _prepare(self, request: dict[str, Any]) -> dict[str, Any]:
         self.release()
         self.adapter.reset_compiler()
         inputs_path, side_path = request["inputs_path"], request["side_path"]
@@ -147,7 +154,13 @@ class Worker:
 
         show = getattr(module, "show", None)
         for variant in request["variants"]:
-            function = getattr(module, variant)
+            function = getattr(module, variant, None)
+            if not callable(function):
+                response["variants"][variant] = {"status": "error", "error": {
+                    "type": "TypeError", "traceback": "", "file": side_path, "line": None,
+                    "message": f"{variant} in {side_path} is {type(function).__name__}, not a "
+                               "function: define it as a function or assign a callable"}}
+                continue
 
             def call(function: Callable[..., Any] = function) -> Any:
                 return function(*arguments)
@@ -178,9 +191,13 @@ class Worker:
                 "type": "MissingExpectedError", "traceback": "", "file": request["side_path"],
                 "line": None, "message": f"expected the call to raise {expected} (topic.toml "
                                          "expect_error), but it returned normally"}}
-        described, arrays = outputs.to_leaves(result, self.adapter.to_numpy)
-        outputs.save_arrays(Path(f"{prefix}.npz"), arrays)
-        blockable = self.adapter.has_device_arrays(result)
+        try:
+            described, arrays = outputs.to_leaves(result, self.adapter.to_numpy)
+            outputs.save_arrays(Path(f"{prefix}.npz"), arrays)
+            blockable = self.adapter.has_device_arrays(result)
+        except Exception as error:  # an output the harness cannot convert: that row's error
+            return {"status": "error", "error": describe_exception(error, own_files),
+                    "first_call_s": first_call_s}
         del result
         with redirected_output(os.devnull, os.devnull):
             try:
@@ -219,12 +236,16 @@ class Worker:
         call = self.prepared[request["variant"]]
         harness, independent = [], []
         with redirected_output(os.devnull, os.devnull):
-            for _ in range(request["rounds"]):
-                samples = measure.sample_blocks(call, self.adapter.block, request["number"],
-                                                request["blocks"])
-                harness.append(sorted(samples)[len(samples) // 2])
-                independent.append(independent_median(self.framework, call,
-                                                      request["min_run_time"]))
+            try:
+                for _ in range(request["rounds"]):
+                    samples = measure.sample_blocks(call, self.adapter.block,
+                                                    request["number"], request["blocks"])
+                    harness.append(stats.median(samples))
+                    independent.append(independent_median(self.framework, call,
+                                                          request["min_run_time"]))
+            except (Exception, SystemExit) as error:
+                files = {getattr(self.module, "__file__", "")}
+                return {"ok": False, **failure(error, files)}
         return {"ok": True, "harness": harness, "independent": independent}
 
     def release(self) -> list[str]:

@@ -49,9 +49,14 @@ def describe_exit(returncode: int | None) -> str:
 
 
 def _descendants(pid: int) -> list[int]:
-    """All processes below `pid`, found through /proc (children that left its group too)."""
+    """All processes below `pid`, found through /proc (children that left its group too).
+    Without /proc (macOS), none: the process group kill still reaches the others."""
     children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:
+        return []
+    for entry in entries:
         if not entry.name.isdigit():
             continue
         try:
@@ -110,6 +115,19 @@ class WorkerProcess:
         self._buffer = b""
 
     @property
+    def log_path(self) -> Path:
+        """What the worker itself wrote (outside any snippet's capture): imports, crashes."""
+        return self.run_dir / f"{self.framework}-worker.log"
+
+    def log_tail(self, limit: int = 2000) -> str:
+        """The end of the worker's own log, for a crash report (the run folder is temporary)."""
+        try:
+            data = self.log_path.read_bytes()[-limit:]
+        except OSError:
+            return ""
+        return data.decode("utf-8", errors="replace").strip()
+
+    @property
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
@@ -117,7 +135,7 @@ class WorkerProcess:
         """Start the worker and wait for its hello; sets `unavailable` if the import failed."""
         request_read, request_write = os.pipe()
         response_read, response_write = os.pipe()
-        log = (self.run_dir / f"{self.framework}-worker.log").open("ab")
+        log = self.log_path.open("ab")
         command = [sys.executable, "-m", "build_hooks.worker", "--framework", self.framework,
                    "--requests", str(request_read), "--responses", str(response_write),
                    "--memory-limit-mb", str(self.memory_limit_mb)]
@@ -126,6 +144,10 @@ class WorkerProcess:
                 command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 pass_fds=(request_read, response_write), start_new_session=True, env=self.env,
                 cwd=self.cwd)
+        except BaseException:
+            os.close(request_write)
+            os.close(response_read)
+            raise
         finally:
             os.close(request_read)
             os.close(response_write)
@@ -174,7 +196,9 @@ class WorkerProcess:
             returncode = self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             returncode = None
-        return describe_exit(returncode)
+        message = describe_exit(returncode)
+        tail = self.log_tail()
+        return f"{message}; the worker's last words:\n{tail}" if tail else message
 
     def kill(self) -> None:
         """Kill the worker and every process it started; close the pipes."""
@@ -197,11 +221,13 @@ class WorkerProcess:
         self._close_pipes()
 
     def stop(self) -> None:
-        """Ask the worker to exit; kill it if it does not within a few seconds."""
+        """Ask the worker to exit; kill it (and what it started) if it does not in time."""
         if self.alive:
             try:
                 self.request({"op": "exit"}, timeout=5)
-            except WorkerFailure:
+                assert self.process is not None
+                self.process.wait(timeout=5)
+            except (WorkerFailure, subprocess.TimeoutExpired):
                 pass
         self.kill()
 

@@ -128,6 +128,8 @@ def test_markup_colour_codes_and_bad_bytes_are_shown_as_text(site_factory):
     assert "\x1b" not in row["stdout"] and "red text and <b>markup</b>" in row["stdout"]
     assert "bad bytes: \ufffd\ufffd" in page
     assert "Standard error" in page and "UserWarning: a warning from the snippet" in page
+    # What setup printed appears once as output (plus once in the shown source).
+    assert html.unescape(page).count("module level") == 2
 
 
 def _jax_blocker(directory: Path) -> str:

@@ -97,8 +97,10 @@ def test_stored_result_of_changed_code_is_marked_stale(site_factory):
     build = site.build()
     assert build.returncode == 0, build.stderr  # stale is shown, not an error
     page = html.unescape(site.html("topics/double"))
-    assert page.count("Stale: measured 2026-11-25 10:00 UTC") == 1
-    assert page.count("Stale: measured 2026-11-22 10:00 UTC") == 1
+    # Once above the timings and once above the parity verdict, for each machine.
+    assert page.count("Stale: measured 2026-11-25 10:00 UTC") == 2
+    assert page.count("Stale: measured 2026-11-22 10:00 UTC") == 2
+    assert "Output of an earlier version" in page  # the printed output is old too
     assert "stale, measured 2026-11-25 10:00 UTC" in html.unescape(site.html(""))
     assert "topic 'double' is stale" in build.stderr
 
@@ -200,8 +202,10 @@ def test_save_writes_a_new_file_and_never_overwrites_one(tmp_path, monkeypatch):
     record = json.loads(next((FIXTURE_RESULTS / "cpu-box").glob("*.json")).read_text())
     machine = record["machine"]
     monkeypatch.setattr("build_hooks.environment.now_iso", lambda: "2026-11-26T08:30:00+00:00")
-    path = save_bundle(tmp_path, "box", machine, record["frameworks"], record["topics"])
+    path, replaced = save_bundle(tmp_path, "box", machine, record["frameworks"],
+                                 record["topics"])
     assert path == tmp_path / "results" / "box" / "results-20261126T083000.json"
+    assert replaced == []
     assert json.loads((path.parent / "machine.json").read_text())["cpu"] == "Fixture CPU"
     history = load_history(tmp_path, lambda message: pytest.fail(message))
     assert set(history["box"][0].records) == {"double"}
@@ -209,3 +213,8 @@ def test_save_writes_a_new_file_and_never_overwrites_one(tmp_path, monkeypatch):
     with pytest.raises(FileExistsError, match="exists already"):
         save_bundle(tmp_path, "box", machine, record["frameworks"], {})
     assert path.read_text() == before
+    # A later save the same day replaces that day's file, and says which.
+    monkeypatch.setattr("build_hooks.environment.now_iso", lambda: "2026-11-26T17:00:00+00:00")
+    newer, replaced = save_bundle(tmp_path, "box", machine, record["frameworks"],
+                                  record["topics"])
+    assert replaced == [path] and not path.exists() and newer.exists()

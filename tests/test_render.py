@@ -164,9 +164,16 @@ def test_validation_report_renders_with_its_machine_and_flags_out_of_range():
 
 
 def test_quick_builds_are_labelled_on_the_page(tmp_path):
-    results = build_results(tmp_path, ["double"])
-    quick = copy.deepcopy(results.data)
-    quick["environment"]["measurement"]["quick"] = True
-    page = expand(BuildResults(results.topics, quick, []), "{{ topic double }}")
+    # The fixture records were measured in quick mode, and say so in their settings.
+    quick = build_results(tmp_path / "quick", ["double"])
+    page = expand(quick, "{{ topic double }}")
     assert "Quick build" in page and "do not cite them" in page
-    assert "Quick build" not in expand(results, "{{ topic double }}")
+
+    def full(records):
+        records["double"]["settings"]["measure"] = {
+            **records["double"]["settings"]["measure"], "quick": False, "min_samples": 5}
+
+    normal = build_results(tmp_path / "full", ["double"], full)
+    page = expand(normal, "{{ topic double }}")
+    assert "Quick build" not in page
+    assert "only 4 of 5 samples" in page  # judged by the settings it was measured with

@@ -141,7 +141,7 @@ def test_valid_topic_loads_with_its_fields(tmp_path: Path) -> None:
     assert topic.order == 1000
     assert topic.variants == (Variant("eager", "Eager", False),
                               Variant("compiled", "Compiled", True))
-    assert topic.variant("compiled").compiled is True
+    assert next(v for v in topic.variants if v.name == "compiled").compiled is True
     assert topic.parity == Parity(compare=True, rtol=1e-4, atol=1e-5, reason="")
     assert topic.metadata.text == VALID_TOML
     assert topic.inputs.text == VALID_INPUTS
@@ -532,3 +532,9 @@ def test_evaluate_size_expression_arithmetic(expression: str, size_name: str, si
 def test_evaluate_size_expression_rejects(expression: str, fragment: str) -> None:
     with pytest.raises(ValueError, match=fragment):
         evaluate_size_expression(expression, "n", 3)
+
+
+def test_variants_bound_by_import_or_tuple_assignment_count_as_defined(tmp_path: Path) -> None:
+    imported = VALID_JAX.replace("def eager(x):", "from math import sqrt as eager\n\n\ndef _old(x):")
+    make_topic(tmp_path, jax_py=imported)
+    assert len(discover_topics(tmp_path)) == 1
