@@ -65,13 +65,13 @@ def _prerendered_config(plain_config: Path, config_file: Path, destination: Path
     the hooks themselves cost from what rendering their content costs."""
     from mkdocs.config import load_config
 
-    from build_hooks.build import run_build
+    from build_hooks.build import build_site
     from build_hooks.pages import PageContext, expand_directives
     from build_hooks.settings import load_settings
 
     loaded = load_config(str(config_file))
     settings = load_settings(loaded.extra, config_file)
-    results = run_build(settings, lambda message: None)
+    site = build_site(settings, lambda message: None)
     docs = Path(loaded.docs_dir)
     pages = {p.relative_to(docs).as_posix() for p in docs.rglob("*.md")}
     target = destination / "prerendered-docs"
@@ -79,7 +79,7 @@ def _prerendered_config(plain_config: Path, config_file: Path, destination: Path
         context = PageContext(uri=page, pages=pages, project_dir=settings.project_dir)
         (target / page).parent.mkdir(parents=True, exist_ok=True)
         (target / page).write_text(expand_directives((docs / page).read_text(), context,
-                                                     lambda: results))
+                                                     lambda: site))
     config = yaml.safe_load(plain_config.read_text())
     config["docs_dir"] = str(target)
     path = destination / "mkdocs-prerendered.yml"

@@ -91,6 +91,21 @@ def make_site(directory: Path, topics: list[str], settings: dict[str, Any] | Non
     return FixtureSite(directory)
 
 
+def import_blocker(directory: Path, packages: tuple[str, ...]) -> str:
+    """A folder with a sitecustomize that makes importing `packages` fail, as if they were not
+    installed; put it on PYTHONPATH. Returns the folder."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "sitecustomize.py").write_text(
+        "import sys\n"
+        f"BLOCKED = {packages!r}\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in BLOCKED:\n"
+        "            raise ModuleNotFoundError(f\"No module named '{name}'\")\n"
+        "sys.meta_path.insert(0, Block())\n")
+    return str(directory)
+
+
 @pytest.fixture
 def site_factory(tmp_path: Path):
     def factory(topics: list[str], **kwargs: Any) -> FixtureSite:

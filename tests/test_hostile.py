@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import QUIET
+from .conftest import QUIET, import_blocker
 
 pytestmark = pytest.mark.slow
 
@@ -132,21 +132,8 @@ def test_markup_colour_codes_and_bad_bytes_are_shown_as_text(site_factory):
     assert html.unescape(page).count("module level") == 2
 
 
-def _jax_blocker(directory: Path) -> str:
-    """A sitecustomize that makes `import jax` fail, as if jax were not installed."""
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "sitecustomize.py").write_text(
-        "import sys\n"
-        "class Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'jax' or name.startswith('jax.'):\n"
-        "            raise ModuleNotFoundError(\"No module named 'jax'\")\n"
-        "sys.meta_path.insert(0, Block())\n")
-    return str(directory)
-
-
 def test_missing_framework_fails_strict_unless_allowed(site_factory, tmp_path):
-    blocker = {"PYTHONPATH": _jax_blocker(tmp_path / "blocker")}
+    blocker = {"PYTHONPATH": import_blocker(tmp_path / "blocker", ("jax",))}
     site = site_factory(["double"])
     strict = site.build(env=blocker)
     assert strict.returncode != 0

@@ -16,7 +16,7 @@ from build_hooks.build import build_site
 from build_hooks.settings import Settings
 from build_hooks.stored import load_history, save_bundle
 
-from .conftest import ROOT
+from .conftest import ROOT, import_blocker
 
 FIXTURE_RESULTS = Path(__file__).parent / "fixtures" / "results"
 GPU_LABEL = "NVIDIA H100 80GB HBM3 · 2026-11-22"
@@ -51,14 +51,8 @@ def test_frozen_build_starts_no_worker(site_factory, monkeypatch):
     assert [m.data["machine_name"] for m in built.machines] == ["cpu-box", "gpu-box"]
     assert "Frozen build: every number comes from results/; no worker is started" in messages
     # And through MkDocs, with jax and torch made unimportable: nothing needs them.
-    blocker = site.root / "blocker"
-    blocker.mkdir()
-    (blocker / "sitecustomize.py").write_text(
-        "import sys\nclass Block:\n    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] in ('jax', 'torch', 'jaxlib'):\n"
-        "            raise ImportError('frozen builds must not import ' + name)\n"
-        "sys.meta_path.insert(0, Block())\n")
-    build = site.build(env={"PYTHONPATH": str(blocker)})
+    blocker = import_blocker(site.root / "blocker", ("jax", "jaxlib", "torch"))
+    build = site.build(env={"PYTHONPATH": blocker})
     assert build.returncode == 0, build.stderr
     assert "Starting the" not in build.stderr
     assert not (site.root / ".cache" / "double.json").exists()

@@ -13,7 +13,7 @@ import pytest
 from build_hooks.build import run_build
 from build_hooks.settings import MeasureSettings, Settings
 
-from .conftest import FIXTURE_TOPICS
+from .conftest import FIXTURE_TOPICS, import_blocker
 
 pytestmark = pytest.mark.slow
 
@@ -174,17 +174,7 @@ def test_function_returning_a_python_number_is_timed_but_not_compared(tmp_path):
 
 
 def test_missing_framework_is_reported_and_the_other_side_runs(tmp_path, monkeypatch):
-    # A sitecustomize that makes `import jax` fail in the workers, as if jax were not installed.
-    blocker = tmp_path / "blocker"
-    blocker.mkdir()
-    (blocker / "sitecustomize.py").write_text(
-        "import sys\n"
-        "class Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'jax' or name.startswith('jax.'):\n"
-        "            raise ModuleNotFoundError(\"No module named 'jax'\")\n"
-        "sys.meta_path.insert(0, Block())\n")
-    monkeypatch.setenv("PYTHONPATH", str(blocker))
+    monkeypatch.setenv("PYTHONPATH", import_blocker(tmp_path / "blocker", ("jax",)))
     results = run_build(settings_for(tmp_path, ["double"]), lambda m: None)
     rows = by_key(results)
     jax_row = rows[("double", "jax", "double", 8)]
