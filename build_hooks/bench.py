@@ -168,7 +168,8 @@ def format_report(report: dict[str, Any]) -> str:
         f"{report['ratio_limit']})",
         f"  same pages pre-rendered, no hooks median {report['prerendered_median_s']:.2f} s: "
         f"the hooks' own work is {report['warm_median_s'] - report['prerendered_median_s']:+.2f}"
-        f" s, rendering their content {report['prerendered_median_s'] - report['without_hooks_median_s']:+.2f} s",
+        f" s, rendering their content "
+        f"{report['prerendered_median_s'] - report['without_hooks_median_s']:+.2f} s",
         f"  torch/jax modules imported by the MkDocs process on a warm rebuild: "
         f"{', '.join(imports) if imports else 'none'}",
         f"  cold build ({report['cold_topics_measured']} topics, quick measurements) "

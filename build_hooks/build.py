@@ -138,7 +138,8 @@ def build_site(settings: Settings, log: Log) -> Site:
                 skipped_files=skipped)
 
 
-def _measure(missing: list[tuple[Topic, str, dict[str, str], str]], settings: Settings, store: ResultStore,
+def _measure(missing: list[tuple[Topic, str, dict[str, str], str]], settings: Settings,
+             store: ResultStore,
              machine: dict[str, Any], entries: dict[str, tuple[dict[str, Any], str]],
              ran: list[str], log: Log) -> None:
     from build_hooks.runner import TopicRunner, WorkerPool

@@ -67,9 +67,11 @@ THEMES = {
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if value == value and value > 0 else None
+    """A number that can be drawn on a log scale: finite and above 0."""
+    from build_hooks.render import finite_number
+
+    number = finite_number(value)
+    return number if number else None
 
 
 def _series(topic: Topic, rows: list[dict[str, Any]], field: str) -> list[dict[str, Any]]:

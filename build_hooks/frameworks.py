@@ -226,7 +226,8 @@ class TorchAdapter:
             },
             "default_dtype": str(torch.get_default_dtype()),
             "compile_cache": "fresh inductor cache directory per build "
-                             f"(TORCHINDUCTOR_CACHE_DIR={os.environ.get('TORCHINDUCTOR_CACHE_DIR')}); "
+                             "(TORCHINDUCTOR_CACHE_DIR="
+                             f"{os.environ.get('TORCHINDUCTOR_CACHE_DIR')}); "
                              "torch._dynamo.reset() before each size",
             "parallel_backend": _parallel_backend(torch),
             "import_s": round(self.import_s, 3),

@@ -16,14 +16,14 @@ import numpy as np
 ToNumpy = Callable[[Any], "np.ndarray | None"]
 
 
-def flatten(value: Any, to_numpy: ToNumpy, path: str = "") -> Iterator[tuple[str, Any]]:
+def flatten(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
     """Yield (path, leaf) for every leaf of nested dicts, lists and tuples."""
     if isinstance(value, dict):
         for key in sorted(value, key=str):
-            yield from flatten(value[key], to_numpy, f"{path}/{key}" if path else str(key))
+            yield from flatten(value[key], f"{path}/{key}" if path else str(key))
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            yield from flatten(item, to_numpy, f"{path}[{index}]")
+            yield from flatten(item, f"{path}[{index}]")
     else:
         yield path or "output", value
 
@@ -35,7 +35,7 @@ def to_leaves(value: Any, to_numpy: ToNumpy) -> tuple[list[dict[str, Any]], list
     nothing the harness waited for, so it is described, never silently counted as a match.
     """
     described, arrays = [], []
-    for path, leaf in flatten(value, to_numpy):
+    for path, leaf in flatten(value):
         array = to_numpy(leaf) if leaf is not None else None
         if array is None or array.dtype.kind not in "biufc":
             described.append({"path": path, "kind": "other", "type": type(leaf).__name__})

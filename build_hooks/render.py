@@ -23,7 +23,7 @@ TAB_ORDER = ("pytorch", "jax")  # PyTorch first, as the article introduces it fi
 MISSING = "—"
 
 
-def _number(value: Any) -> float | None:
+def finite_number(value: Any) -> float | None:
     """A finite, non-negative number, or None for anything else (missing or damaged data)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -42,7 +42,7 @@ def clean_row(row: dict[str, Any]) -> dict[str, Any]:
     is missing or damaged becomes unknown (None, or empty text) instead of a crash."""
     clean = dict(row)
     for key in ("median_s", "iqr_s", "q25_s", "q75_s", "first_call_s", "gflops", "measure_s"):
-        clean[key] = _number(row.get(key))
+        clean[key] = finite_number(row.get(key))
     n = row.get("n")
     clean["n"] = n if isinstance(n, int) and not isinstance(n, bool) and n >= 0 else None
     for key in ("stdout", "stderr", "call_stdout", "call_stderr"):
@@ -69,7 +69,7 @@ def _entry(results: BuildResults, topic: str) -> dict[str, Any]:
 
 def format_seconds(seconds: float | None) -> str:
     """Three significant digits with a unit: 812 ns, 4.17 ms, 1.20 s."""
-    seconds = _number(seconds)
+    seconds = finite_number(seconds)
     if seconds is None:
         return MISSING
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
@@ -89,7 +89,7 @@ def format_timestamp(iso: str | None) -> str:
 
 def format_gflops(gflops: float | None) -> str:
     """Three significant digits: 0.00148, 12.3, 98.2, 1234."""
-    gflops = _number(gflops)
+    gflops = finite_number(gflops)
     if gflops is None:
         return MISSING
     return f"{gflops:.0f}" if gflops >= 1000 else f"{gflops:.3g}"

@@ -301,7 +301,7 @@ class TopicRunner:
                 names = ", ".join(response["restored"])
                 result.notes.append(f"{FRAMEWORK_LABELS[framework]} at {topic.size_name}="
                                     f"{size} changed global state ({names}); the harness "
-                                    "restored it before the next topic")
+                                    "put it back before the next topic, except what is marked")
 
     def _check_parity(self, topic: Topic, size: int, prepared: dict[str, dict[str, Any]],
                       failed: dict[str, dict[str, Any]], result: TopicRun) -> None:

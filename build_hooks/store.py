@@ -45,18 +45,21 @@ def key_parts(topic: Topic, settings: Settings,
               machine_fingerprint: dict[str, Any]) -> dict[str, str]:
     """A digest of each thing that can change a number; the cache key is made of all of them."""
     parts: dict[str, Any] = {
-        "sources": topic.sources_digest,
         "harness": [HARNESS_VERSION, RECORD_SCHEMA, worker_code_digest()],
         "settings": [settings.cache_key_fields(), list(settings.frameworks)],
         "machine": machine_fingerprint,
     }
-    return {name: hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
-            for name, value in parts.items()}
+    return {"sources": sources_part(topic),
+            **{name: _digest(value) for name, value in parts.items()}}
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def sources_part(topic: Topic) -> str:
     """The sources component of the key: compared to tell a stored result is stale."""
-    return hashlib.sha256(json.dumps(topic.sources_digest).encode()).hexdigest()[:16]
+    return _digest(topic.sources_digest)
 
 
 def cache_key(topic: Topic, settings: Settings, machine_fingerprint: dict[str, Any],

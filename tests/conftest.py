@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
+# Silences the MkDocs-2 notices of mkdocs-gen-files and Material; they are not under test here.
+from build_hooks.bench import QUIET
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_TOPICS = ROOT / "tests" / "fixtures" / "topics"
 
-# Silence the MkDocs-2 notices of mkdocs-gen-files and Material; they are not under test here.
-QUIET = {"DISABLE_MKDOCS_2_WARNING": "true", "NO_MKDOCS_2_WARNING": "1"}
 
 MKDOCS_TEMPLATE = {
     "site_name": "Fixture",
@@ -80,7 +81,8 @@ def make_site(directory: Path, topics: list[str], settings: dict[str, Any] | Non
     (docs / "topics").mkdir(parents=True, exist_ok=True)
     (docs / "index.md").write_text("# Fixture\n\n{{ comparison_table }}\n")
     for name in topics:
-        (docs / "topics" / f"{name}.md").write_text(f"# {name}\n\nProse.\n\n{{{{ topic {name} }}}}\n")
+        page = f"# {name}\n\nProse.\n\n{{{{ topic {name} }}}}\n"
+        (docs / "topics" / f"{name}.md").write_text(page)
     for page, text in (pages or {}).items():
         (docs / page).parent.mkdir(parents=True, exist_ok=True)
         (docs / page).write_text(text)

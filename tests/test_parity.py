@@ -21,7 +21,10 @@ def saved(tmp_path, name, value):
     return described, path
 
 
-def check(tmp_path, jax_value, torch_value, parity=Parity(rtol=1e-6, atol=0.0)):
+TIGHT = Parity(rtol=1e-6, atol=0.0)
+
+
+def check(tmp_path, jax_value, torch_value, parity=TIGHT):
     jax_leaves, jax_file = saved(tmp_path, "jax", jax_value)
     torch_leaves, torch_file = saved(tmp_path, "torch", torch_value)
     return compare_outputs(parity, jax_leaves, jax_file, torch_leaves, torch_file)

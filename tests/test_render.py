@@ -6,7 +6,6 @@ Regenerate the golden files after an intended change with UPDATE_GOLDEN=1.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import shutil

@@ -188,9 +188,13 @@ def test_compare_is_level_when_samples_overlap() -> None:
     assert "not significant" in verdict.reason
 
 
+# Tight samples 2% apart: significant, so the minimum speed-up alone decides.
+TWO_PERCENT_APART = ([1.000 + 0.0001 * i for i in range(10)],
+                     [1.020 + 0.0001 * i for i in range(10)])
+
+
 def test_compare_is_level_when_significant_but_under_min_speedup() -> None:
-    a = [1.000 + 0.0001 * i for i in range(10)]
-    b = [1.020 + 0.0001 * i for i in range(10)]
+    a, b = TWO_PERCENT_APART
     verdict = compare("jax", a, "pytorch", b, alpha=0.05, min_speedup=1.05)
     assert verdict.p_value is not None and verdict.p_value < 0.05
     assert verdict.ratio == pytest.approx(1.02, rel=1e-3)
@@ -200,8 +204,7 @@ def test_compare_is_level_when_significant_but_under_min_speedup() -> None:
 
 
 def test_compare_names_small_difference_when_min_speedup_allows_it() -> None:
-    a = [1.000 + 0.0001 * i for i in range(10)]
-    b = [1.020 + 0.0001 * i for i in range(10)]
+    a, b = TWO_PERCENT_APART
     verdict = compare("jax", a, "pytorch", b, alpha=0.05, min_speedup=1.01)
     assert verdict.faster == "jax"
 

@@ -384,7 +384,8 @@ def test_setup_with_extra_defaulted_parameter_is_accepted(tmp_path: Path) -> Non
 def test_make_inputs_with_wrong_number_of_parameters(tmp_path: Path) -> None:
     broken = VALID_INPUTS.replace("make_inputs(size)", "make_inputs(size, seed)")
     directory = make_topic(tmp_path, inputs_py=broken)
-    assert_problem(topic_error(tmp_path), directory / "inputs.py", "'make_inputs' cannot be called with 1",
+    assert_problem(topic_error(tmp_path), directory / "inputs.py",
+                   "'make_inputs' cannot be called with 1",
                    "what the contract passes")
 
 
@@ -535,6 +536,7 @@ def test_evaluate_size_expression_rejects(expression: str, fragment: str) -> Non
 
 
 def test_variants_bound_by_import_or_tuple_assignment_count_as_defined(tmp_path: Path) -> None:
-    imported = VALID_JAX.replace("def eager(x):", "from math import sqrt as eager\n\n\ndef _old(x):")
+    imported = VALID_JAX.replace("def eager(x):",
+                                 "from math import sqrt as eager\n\n\ndef _old(x):")
     make_topic(tmp_path, jax_py=imported)
     assert len(discover_topics(tmp_path)) == 1
