@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from build_hooks import environment
+from build_hooks.atomic import write_atomically
 from build_hooks.build import Log
-from build_hooks.store import write_atomically
 
 LIGHTHOUSE = "lighthouse@12.2.3"
 CHROMIUM = "/usr/bin/chromium"

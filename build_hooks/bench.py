@@ -26,8 +26,8 @@ from typing import Any
 import yaml
 
 from build_hooks import environment
+from build_hooks.atomic import write_atomically
 from build_hooks.build import Log
-from build_hooks.store import write_atomically
 
 QUIET = {"DISABLE_MKDOCS_2_WARNING": "true", "NO_MKDOCS_2_WARNING": "1"}
 WARM_LIMIT = 1.3
@@ -46,18 +46,44 @@ def _build(config: Path, site_dir: Path, env: dict[str, str], *extra: str
     return elapsed, process
 
 
+def load_config_file(path: Path) -> dict[str, Any]:
+    """A config file as MkDocs reads it (its YAML loader resolves `!ENV` and names Python
+    objects with `!!python/name:`, as the highlight formatter is named); `yaml.dump` writes those
+    names back."""
+    from mkdocs.utils.yaml import yaml_load
+
+    with open(path, encoding="utf-8") as stream:
+        return yaml_load(stream)
+
+
 def _config_without_hooks(config_file: Path, destination: Path) -> Path:
     """The same site with the hooks removed; gen-files stays, without our data script (which
-    needs the hooks), so the baseline still pays for the plugin itself."""
-    config = yaml.safe_load(config_file.read_text())
+    needs the hooks), so the baseline still pays for the plugin itself. Our highlight formatter
+    goes too (SuperFences highlights with its own), so the baseline runs none of our code."""
+    config = load_config_file(config_file)
     config.pop("hooks", None)
+    config["markdown_extensions"] = [_without_our_fences(e)
+                                     for e in config.get("markdown_extensions", [])]
     config["plugins"] = [{"gen-files": {"scripts": []}}
                          if (isinstance(p, dict) and "gen-files" in p) or p == "gen-files" else p
                          for p in config.get("plugins", [])]
     config["docs_dir"] = str((config_file.parent / config.get("docs_dir", "docs")).resolve())
     path = destination / "mkdocs-without-hooks.yml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    path.write_text(yaml.dump(config, sort_keys=False))
     return path
+
+
+def _without_our_fences(extension: Any) -> Any:
+    """A `markdown_extensions` entry without the SuperFences custom fences that this package
+    formats."""
+    if not isinstance(extension, dict) or "pymdownx.superfences" not in extension:
+        return extension
+    options = dict(extension["pymdownx.superfences"] or {})
+    fences = [f for f in options.pop("custom_fences", [])
+              if not getattr(f.get("format"), "__module__", "").startswith("build_hooks")]
+    if fences:
+        options["custom_fences"] = fences
+    return {"pymdownx.superfences": options} if options else "pymdownx.superfences"
 
 
 def _prerendered_config(plain_config: Path, config_file: Path, destination: Path) -> Path:
@@ -80,10 +106,10 @@ def _prerendered_config(plain_config: Path, config_file: Path, destination: Path
         (target / page).parent.mkdir(parents=True, exist_ok=True)
         (target / page).write_text(expand_directives((docs / page).read_text(), context,
                                                      lambda: site))
-    config = yaml.safe_load(plain_config.read_text())
+    config = load_config_file(plain_config)
     config["docs_dir"] = str(target)
     path = destination / "mkdocs-prerendered.yml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    path.write_text(yaml.dump(config, sort_keys=False))
     return path
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS
-from build_hooks.store import write_atomically
+from build_hooks.atomic import write_atomically
 from build_hooks.topics import Topic
 
 # Any change to this module redraws every chart: its source is part of each chart's cache key.

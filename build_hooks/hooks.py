@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from mkdocs.exceptions import PluginError
 
-from build_hooks import session
+from build_hooks import highlight, session
 from build_hooks.build import build_site
 from build_hooks.pages import DirectiveError, PageContext, expand_directives
 from build_hooks.results import site_problems
@@ -34,6 +34,9 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
 
 def on_pre_build(config: MkDocsConfig) -> None:
     current = session.current()
+    problem = highlight.CACHE.open(current.settings.cache_dir / "highlight.json")
+    if problem:
+        log.debug(f"Highlighting every code block: {problem}")
     try:
         current.site = build_site(current.settings, log.info)
     except TopicError as error:
@@ -58,6 +61,7 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
 
 
 def on_post_build(config: MkDocsConfig) -> None:
+    highlight.CACHE.close()
     current = session.current()
     if current.site is None:
         return

@@ -14,13 +14,12 @@ import fcntl
 import functools
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from build_hooks import HARNESS_VERSION
+from build_hooks.atomic import write_atomically
 from build_hooks.settings import Settings
 from build_hooks.topics import Topic
 
@@ -74,22 +73,6 @@ _CHANGE_NAMES = {
     "settings": "the measurement settings changed",
     "machine": "the machine or framework versions changed",
 }
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename: readers see old or new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 class ResultStore:

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from build_hooks import HARNESS_VERSION, environment
-from build_hooks.store import RECORD_FORMAT, RECORD_SCHEMA, write_atomically
+from build_hooks.atomic import write_atomically
+from build_hooks.store import RECORD_FORMAT, RECORD_SCHEMA
 
 BUNDLE_FORMAT = "jax-vs-pytorch/results"
 BUNDLE_SCHEMA = 1

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from build_hooks import FRAMEWORK_LABELS, HARNESS_VERSION, environment
+from build_hooks.atomic import write_atomically
 from build_hooks.build import Log, run_build
 from build_hooks.render import format_seconds
 from build_hooks.runner import WorkerPool, prepare_message
 from build_hooks.settings import Settings
-from build_hooks.store import write_atomically
 from build_hooks.topics import discover_topics
 from build_hooks.workers import WorkerFailure
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 # Silences the MkDocs-2 notices of mkdocs-gen-files and Material; they are not under test here.
-from build_hooks.bench import QUIET
+from build_hooks.bench import QUIET, load_config_file
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_TOPICS = ROOT / "tests" / "fixtures" / "topics"
@@ -30,11 +30,9 @@ MKDOCS_TEMPLATE = {
                                                            "name": "Switch to dark mode"}},
                           {"scheme": "slate", "toggle": {"icon": "material/weather-sunny",
                                                          "name": "Switch to light mode"}}]},
-    "markdown_extensions": [
-        "admonition", "tables", "attr_list", "md_in_html", "pymdownx.details",
-        "pymdownx.superfences", {"pymdownx.tabbed": {"alternate_style": True}},
-        "pymdownx.highlight",
-    ],
+    # The real site's Markdown extensions (the highlight formatter included), so that fixture
+    # pages are rendered as the site's pages are.
+    "markdown_extensions": load_config_file(ROOT / "mkdocs.yml")["markdown_extensions"],
     "plugins": ["search", {"gen-files": {"scripts": [str(ROOT / "build_hooks" / "gen_data.py")]}}],
     "hooks": [str(ROOT / "build_hooks" / "hooks.py")],
 }
@@ -89,7 +87,8 @@ def make_site(directory: Path, topics: list[str], settings: dict[str, Any] | Non
     config = dict(MKDOCS_TEMPLATE)
     config["extra"] = {"comparison": {"quick": True, "cache_dir": ".cache", "timeout": 120,
                                       **(settings or {})}}
-    (directory / "mkdocs.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    # yaml.dump, not safe_dump: it names the highlight formatter with `!!python/name:`.
+    (directory / "mkdocs.yml").write_text(yaml.dump(config, sort_keys=False))
     return FixtureSite(directory)
 
 

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-import yaml
 
 from build_hooks import bench
 
@@ -21,7 +20,7 @@ def test_comparison_configs_build_the_same_pages(site_factory, tmp_path):
     config = site.root / "mkdocs.yml"
     assert site.build().returncode == 0  # fill the cache: the pre-rendered copy needs it
     plain = bench._config_without_hooks(config, tmp_path)
-    loaded = yaml.safe_load(plain.read_text())
+    loaded = bench.load_config_file(plain)
     assert "hooks" not in loaded
     assert {"gen-files": {"scripts": []}} in loaded["plugins"]
     prerendered = bench._prerendered_config(plain, config, tmp_path)

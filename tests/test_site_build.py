@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import json
 import os
 import queue
 import re
@@ -16,7 +17,9 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
+from build_hooks import bench
 from build_hooks.render import format_seconds
 
 from .conftest import QUIET
@@ -73,6 +76,35 @@ def test_warm_rebuild_runs_nothing_and_says_so(site_factory):
     assert "Starting the" not in again.stderr
     assert [r["samples"] for r in site.results()["results"]] == \
         [r["samples"] for r in first["results"]]
+
+
+def test_warm_rebuild_reuses_highlighted_code_and_writes_the_same_html(site_factory):
+    site = site_factory(["double"])
+    assert site.build().returncode == 0
+    page = site.html("topics/double")
+    cache = site.root / ".cache" / "highlight.json"
+    stored = json.loads(cache.read_text())
+    assert len(stored["blocks"]) >= 3  # two snippets and the shared inputs, at least
+    assert all(block in page for block in stored["blocks"].values())
+    assert site.build().returncode == 0
+    page = site.html("topics/double")  # the results now say "from the cache"
+    assert json.loads(cache.read_text()) == stored
+
+    # The warm build took the blocks from the file: a mark put into each shows on the page.
+    marked = {key: block.replace("<code>", "<code><!--kept-->", 1)
+              for key, block in stored["blocks"].items()}
+    cache.write_text(json.dumps({**stored, "blocks": marked}))
+    assert site.build().returncode == 0
+    assert site.html("topics/double").count("<!--kept-->") == len(marked)
+
+    # The same site with SuperFences' own formatter writes the same pages.
+    config = bench.load_config_file(site.root / "mkdocs.yml")
+    config["markdown_extensions"] = [bench._without_our_fences(e)
+                                     for e in config["markdown_extensions"]]
+    (site.root / "mkdocs.yml").write_text(yaml.dump(config, sort_keys=False))
+    assert "format_fence" not in (site.root / "mkdocs.yml").read_text()
+    assert site.build().returncode == 0
+    assert site.html("topics/double") == page
 
 
 def test_refresh_variable_measures_again(site_factory):

@@ -1,0 +1,130 @@
+"""Highlighted code blocks, kept between builds.
+
+Every topic page shows its snippets and their output as fenced code blocks, and highlighting
+them with Pygments is most of what a warm rebuild spends on those pages (plus Pygments' own
+start-up: its lexers compile their rules on first use). The code rarely changes between builds,
+so the HTML of each block is kept under its key and reused.
+
+This is a SuperFences custom fence for every language (`name: "*"` in mkdocs.yml), so it takes
+the place of SuperFences' default formatter and calls that same formatter on a miss: the HTML
+is byte for byte what SuperFences would have written (a test builds a site both ways and
+compares every page). The key covers the block (source, language, options, classes, id,
+attributes, its number on the page), the highlight settings and the versions of Pygments,
+pymdown-extensions and Python-Markdown, so a change to any of them highlights afresh.
+
+Without the hooks (a site that does not run `on_pre_build`), blocks are still highlighted, and
+kept only for the life of the process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import markdown
+import pygments
+import pymdownx
+
+from build_hooks.atomic import write_atomically
+
+CACHE_FORMAT = "jax-vs-pytorch/highlight-cache"
+CACHE_SCHEMA = 1
+
+
+class HighlightCache:
+    """Block key → highlighted HTML; one JSON file, holding the blocks of the latest build."""
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        self.blocks: dict[str, str] = {}
+        self.used: set[str] = set()
+        self.loaded: dict[str, str] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def open(self, path: Path) -> str | None:
+        """Start a build that keeps its blocks in `path`. Returns why the file was not used,
+        if it was not (absent, unreadable, another format): then every block is highlighted."""
+        self.path, self.used, self.hits, self.misses = path, set(), 0, 0
+        self.blocks, self.loaded, problem = {}, {}, None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if (not isinstance(data, dict) or data.get("format") != CACHE_FORMAT or
+                    data.get("schema_version") != CACHE_SCHEMA or
+                    not isinstance(data.get("blocks"), dict)):
+                problem = f"{path} is not a highlight cache of schema {CACHE_SCHEMA}"
+            else:
+                self.loaded = {key: html for key, html in data["blocks"].items()
+                               if isinstance(key, str) and isinstance(html, str)}
+                self.blocks = dict(self.loaded)
+        except FileNotFoundError:
+            problem = f"{path} does not exist yet"
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            problem = f"{path} is unreadable ({error})"
+        return problem
+
+    def get(self, key: str) -> str | None:
+        html = self.blocks.get(key)
+        if html is not None:
+            self.used.add(key)
+            self.hits += 1
+        return html
+
+    def put(self, key: str, html: str) -> None:
+        self.blocks[key] = html
+        self.used.add(key)
+        self.misses += 1
+
+    def close(self) -> bool:
+        """End the build: store the blocks it used (and only those) if they differ from what
+        the file held. Returns whether the file was written."""
+        path, self.path = self.path, None
+        if path is None:
+            return False
+        kept = {key: self.blocks[key] for key in sorted(self.used)}
+        if kept == self.loaded:
+            return False
+        write_atomically(path, json.dumps({"format": CACHE_FORMAT,
+                                           "schema_version": CACHE_SCHEMA, "blocks": kept}))
+        self.loaded = kept
+        return True
+
+
+CACHE = HighlightCache()
+_VERSIONS = (CACHE_SCHEMA, pygments.__version__, pymdownx.__version__, markdown.__version__)
+
+
+def _settings_key(fenced: Any) -> str:
+    """The highlight settings of this Markdown instance, computed once per instance."""
+    key = getattr(fenced, "_comparison_settings_key", None)
+    if key is None:
+        settings = fenced.highlight_ext.get_pymdownx_highlight_settings()
+        key = json.dumps([settings, fenced.css_class, fenced.title_mode], sort_keys=True,
+                         default=repr)
+        fenced._comparison_settings_key = key
+    return key
+
+
+def block_key(fenced: Any, src: str, language: str, options: dict[str, Any],
+              kwargs: dict[str, Any]) -> str:
+    block = [src, language, options, kwargs.get("classes"), kwargs.get("id_value"),
+             kwargs.get("attrs"), fenced.highlight_ext.pygments_code_block + 1]
+    text = json.dumps([_VERSIONS, _settings_key(fenced), block], sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def format_fence(src: str, language: str, class_name: str, options: dict[str, Any],
+                 md: markdown.Markdown, **kwargs: Any) -> str:
+    """SuperFences formatter: the cached HTML of this block, else SuperFences' own."""
+    fenced = md.preprocessors["fenced_code_block"]
+    key = block_key(fenced, src, language, options, kwargs)
+    html = CACHE.get(key)
+    if html is None:
+        html = fenced.highlight(src=src, language=language, options=options, md=md, **kwargs)
+        CACHE.put(key, html)
+    else:
+        # SuperFences numbers the blocks of a page (for line anchors); keep the count right.
+        fenced.highlight_ext.pygments_code_block += 1
+    return html

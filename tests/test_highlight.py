@@ -1,0 +1,169 @@
+"""The highlight cache: the same HTML as SuperFences' own formatter, reused between builds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import markdown
+import pytest
+from pymdownx.superfences import highlight_validator
+
+from build_hooks import highlight
+
+PAGE = '''# Code
+
+```python title="a.py" linenums="1"
+def f(x):
+    return x * 2
+```
+
+Text between.
+
+```text
+plain <output> & "quotes"
+```
+
+```python hl_lines="2"
+import math
+print(math.pi)
+```
+
+```{.python #named .extra data-kind="demo"}
+x = 1
+```
+
+```nosuchlanguage
+what is this
+```
+
+- A list item with a nested fence:
+
+    ```python
+    y = [1, 2, 3]
+    ```
+
+```python
+def f(x):
+    return x * 2
+```
+'''
+
+
+def _converter(cached: bool, **highlight_options: object) -> markdown.Markdown:
+    fences = {"custom_fences": [{
+        "name": "*", "class": "highlight", "format": highlight.format_fence,
+        "validator": highlight_validator,
+    }]} if cached else {}
+    return markdown.Markdown(
+        extensions=["attr_list", "pymdownx.highlight", "pymdownx.superfences"],
+        extension_configs={"pymdownx.highlight": {"anchor_linenums": False,
+                                                  **highlight_options},
+                           "pymdownx.superfences": fences})
+
+
+@pytest.fixture
+def cache(tmp_path: Path):
+    highlight.CACHE.open(tmp_path / "highlight.json")
+    yield highlight.CACHE
+    highlight.CACHE.close()
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    # Line anchors and spans carry each block's number on the page: a reused block must not
+    # shift the numbers of the blocks after it.
+    {"line_anchors": "__codelineno", "line_spans": "__span", "linenums": True},
+    {"linenums_style": "pymdownx-inline", "auto_title": True},
+])
+def test_same_html_as_superfences_cold_and_warm(cache, tmp_path, options):
+    expected = _converter(False, **options).convert(PAGE)
+    cold = _converter(True, **options).convert(PAGE)
+    assert cold == expected
+    assert cache.misses == 7 and cache.hits == 0
+    assert cache.close()
+    assert cache.open(tmp_path / "highlight.json") is None
+    warm = _converter(True, **options).convert(PAGE)
+    assert warm == expected
+    assert cache.hits == 7 and cache.misses == 0
+
+
+def test_partly_cached_page_keeps_block_numbers(cache, tmp_path):
+    options = {"line_anchors": "__codelineno", "linenums": True}
+    _converter(True, **options).convert(PAGE)
+    cache.close()
+    cache.open(tmp_path / "highlight.json")
+    edited = PAGE.replace("import math", "import cmath")  # one block changes, others are reused
+    assert _converter(True, **options).convert(edited) == \
+        _converter(False, **options).convert(edited)
+    assert cache.misses == 1 and cache.hits == 6
+
+
+def test_settings_and_versions_are_in_the_key(cache, monkeypatch):
+    _converter(True).convert(PAGE)
+    assert cache.misses == 7
+    _converter(True, linenums=True).convert(PAGE)  # other settings: highlighted again
+    assert cache.misses == 14 and cache.hits == 0
+    monkeypatch.setattr(highlight, "_VERSIONS", (*highlight._VERSIONS, "another Pygments"))
+    _converter(True).convert(PAGE)
+    assert cache.misses == 21 and cache.hits == 0
+
+
+def test_the_file_keeps_only_the_blocks_of_the_latest_build(cache, tmp_path):
+    path = tmp_path / "highlight.json"
+    _converter(True).convert(PAGE)
+    cache.close()
+    assert len(json.loads(path.read_text())["blocks"]) == 7
+    cache.open(path)
+    _converter(True).convert("```python\nonly = 1\n```\n")
+    assert cache.close()
+    assert len(json.loads(path.read_text())["blocks"]) == 1
+    cache.open(path)
+    _converter(True).convert("```python\nonly = 1\n```\n")
+    written = path.stat().st_mtime_ns
+    assert not cache.close()  # nothing new: the file is left alone
+    assert path.stat().st_mtime_ns == written
+
+
+@pytest.mark.parametrize("content, problem", [
+    (None, "does not exist yet"),
+    ("{not json", "unreadable"),
+    (b"\xff\xfe\x00", "unreadable"),
+    (json.dumps({"format": "something else", "blocks": {}}), "not a highlight cache"),
+    (json.dumps({"format": highlight.CACHE_FORMAT, "schema_version": 99, "blocks": {}}),
+     "not a highlight cache"),
+    (json.dumps([1, 2]), "not a highlight cache"),
+])
+def test_a_bad_or_missing_file_means_highlighting_everything(tmp_path, content, problem):
+    path = tmp_path / "highlight.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    cache = highlight.CACHE
+    assert problem in cache.open(path)
+    try:
+        assert _converter(True).convert(PAGE) == _converter(False).convert(PAGE)
+        assert cache.misses == 7
+    finally:
+        cache.close()
+    assert len(json.loads(path.read_text())["blocks"]) == 7  # replaced by a good file
+
+
+def test_damaged_entries_are_dropped_not_used(tmp_path):
+    path = tmp_path / "highlight.json"
+    path.write_text(json.dumps({"format": highlight.CACHE_FORMAT,
+                                "schema_version": highlight.CACHE_SCHEMA,
+                                "blocks": {"k": 5, "j": None}}))
+    cache = highlight.CACHE
+    assert cache.open(path) is None
+    assert cache.blocks == {}
+    cache.close()
+
+
+def test_without_a_build_blocks_are_highlighted_and_kept_in_memory_only():
+    assert highlight.CACHE.path is None  # as in a site without the hooks
+    page = "```python\nz = 2\n```\n"
+    assert _converter(True).convert(page) == _converter(False).convert(page)
+    assert _converter(True).convert(page) == _converter(False).convert(page)
+    assert not highlight.CACHE.close()  # no build: nothing written anywhere
