@@ -7,6 +7,8 @@ the function that waits for its result (`block`).
 - The inner loop grows 1, 2, 5, 10, 20, 50, ... until a block lasts `min_block_s` (timeit's
   autorange); those calibration blocks double as warm-up and are discarded.
 - Each block gives one sample: its duration divided by its number of calls.
+- The first block(s) of each turn can be run and discarded (`settle`): the runner alternates the
+  frameworks, and the block after a switch pays for the switch.
 - Python's garbage collector is off while a block runs (timeit does the same).
 """
 
@@ -94,6 +96,9 @@ def calibrate(call: Callable[[], Any], block: Callable[[Any], None], min_block_s
 
 
 def sample_blocks(call: Callable[[], Any], block: Callable[[Any], None], number: int,
-                  count: int) -> list[float]:
-    """`count` blocks of `number` calls each; one per-call time per block."""
+                  count: int, settle: int = 0) -> list[float]:
+    """`count` blocks of `number` calls each, after `settle` blocks that are run and discarded;
+    one per-call time per kept block."""
+    for _ in range(settle):
+        time_block(call, block, number)
     return [time_block(call, block, number) / number for _ in range(count)]

@@ -2,7 +2,9 @@
 
 For each size of a topic: both workers prepare (setup, first calls, calibration), then the
 steady-state blocks are taken in rounds, JAX then PyTorch then PyTorch then JAX, so that drift
-on the machine (another process, thermal state) hits both sides alike. Only one request is in
+on the machine (another process, thermal state) hits both sides alike. Each turn starts with
+`settle_blocks` blocks that are run and discarded: the block right after a switch was measured
+slower, a cost of the switch rather than of the framework. Only one request is in
 flight at any time: measurements never overlap. Each framework has `timeout_s` per topic.
 """
 
@@ -253,13 +255,14 @@ class TopicRunner:
                     budget = settings.max_time_s - used.get(key, 0.0)
                     count = min(per_round, settings.blocks - len(have))
                     block_s = info["estimate_s"] * info["number"]
-                    if block_s > 0:
-                        count = min(count, max(1, int(budget / block_s)))
+                    if block_s > 0:  # the settling blocks are paid from the same budget
+                        count = min(count, max(1, int(budget / block_s) -
+                                               settings.settle_blocks))
                     if count <= 0 or budget <= 0:
                         continue
                     response = self._request(framework, {
                         "op": "measure", "variant": variant, "number": info["number"],
-                        "blocks": count}, spent, failed)
+                        "blocks": count, "settle": settings.settle_blocks}, spent, failed)
                     if response is None:
                         break
                     if response["status"] != "ok":

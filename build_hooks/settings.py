@@ -37,12 +37,17 @@ class MeasureSettings:
     """Budget for the steady-state blocks of one (topic, framework, variant, size)."""
     min_samples: int = 5
     """Fewer samples than this within the budget is reported as an incomplete measurement."""
+    settle_blocks: int = 1
+    """Blocks run and discarded at the start of each turn of a (framework, variant) in a round:
+    the first block after the other framework ran was measured slower (idle worker threads of
+    the other process still spinning, cold caches), a bias of the alternation itself."""
     quick: bool = False
     """Quick mode: the numbers are for tests and drafts, and the pages say so."""
 
     @classmethod
     def quick_mode(cls) -> MeasureSettings:
-        return cls(min_block_s=0.002, blocks=4, rounds=2, max_time_s=1.0, min_samples=2, quick=True)
+        return cls(min_block_s=0.002, blocks=4, rounds=2, max_time_s=1.0, min_samples=2,
+                   settle_blocks=1, quick=True)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -90,6 +95,7 @@ class _MeasureConfig(base.Config):
     rounds = opt.Type(int, default=MeasureSettings.rounds)
     max_time_s = opt.Type((int, float), default=MeasureSettings.max_time_s)
     min_samples = opt.Type(int, default=MeasureSettings.min_samples)
+    settle_blocks = opt.Type(int, default=MeasureSettings.settle_blocks)
 
 
 class ComparisonConfig(base.Config):
@@ -154,6 +160,7 @@ def load_settings(extra: dict[str, Any] | None, config_file: str | os.PathLike[s
             rounds=schema.measure.rounds,
             max_time_s=float(schema.measure.max_time_s),
             min_samples=schema.measure.min_samples,
+            settle_blocks=schema.measure.settle_blocks,
         )
     return Settings(
         project_dir=project_dir,
@@ -194,6 +201,7 @@ def _range_problems(schema: ComparisonConfig, where: str) -> list[str]:
             ("measure.max_time_s", measure.max_time_s > 0, "seconds above 0, e.g. 10"),
             ("measure.min_samples", 1 <= measure.min_samples <= measure.blocks,
              "a count between 1 and blocks"),
+            ("measure.settle_blocks", measure.settle_blocks >= 0, "0 or more, e.g. 1"),
         ]
     for key, ok, expected in checks:
         if not ok:

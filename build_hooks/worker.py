@@ -7,7 +7,8 @@ parent passes by file descriptor (stdin is /dev/null, so a snippet cannot read t
   time the first call on its own, call `show` if defined, save the outputs for the parity check,
   and calibrate the inner loop. Everything printed (file descriptors 1 and 2, so output from C
   libraries and framework warnings too) goes to capture files the parent named.
-- `measure`: time more blocks of one prepared variant (output discarded).
+- `measure`: time more blocks of one prepared variant (output discarded), after `settle`
+  blocks that are run and not kept.
 - `release`: drop the prepared topic and put back any global framework state it changed.
 
 Each response is one JSON line. A snippet's exception is a result, not a worker failure.
@@ -222,7 +223,7 @@ class Worker:
         with redirected_output(os.devnull, os.devnull):
             try:
                 samples = measure.sample_blocks(call, self.adapter.block, request["number"],
-                                                request["blocks"])
+                                                request["blocks"], request.get("settle", 0))
             except (Exception, SystemExit) as error:
                 files = {getattr(self.module, "__file__", "")}
                 return {"ok": True, **failure(error, files)}

@@ -44,6 +44,20 @@ def test_samples_are_per_call_times_of_each_block():
     assert all(0.002 <= sample < 0.02 for sample in samples)
 
 
+def test_settling_blocks_run_first_and_are_not_kept():
+    calls = []
+
+    def call():  # the first block (three calls) is slow, as after a switch of framework
+        calls.append(None)
+        time.sleep(0.02 if len(calls) <= 3 else 0.001)
+
+    samples = measure.sample_blocks(call, lambda result: None, number=3, count=2, settle=1)
+    assert len(calls) == 9 and len(samples) == 2
+    assert all(sample < 0.015 for sample in samples)
+    kept_all = measure.sample_blocks(call, lambda result: None, number=3, count=2)
+    assert len(calls) == 15 and len(kept_all) == 2
+
+
 def test_garbage_collector_is_off_while_timing_and_restored_after():
     seen = []
     assert gc.isenabled()

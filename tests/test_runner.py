@@ -59,6 +59,33 @@ def test_good_pair_gives_statistics_output_and_parity(tmp_path):
     assert "Worker starts this build: jax 1, pytorch 1" in messages
 
 
+@pytest.mark.parametrize("settle", [0, 1])
+def test_each_turn_of_a_round_starts_with_discarded_settling_blocks(tmp_path, monkeypatch,
+                                                                    settle):
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("CALLS_LOG", str(log))
+    quick = MeasureSettings.quick_mode()
+    settings = settings_for(tmp_path, ["double"], frameworks=("jax",),
+                            measure=MeasureSettings(**{**quick.as_dict(),
+                                                       "settle_blocks": settle}))
+    side = settings.snippets_dir / "double" / "jax.py"
+    side.write_text(side.read_text().replace(
+        "def double(x):\n", "def double(x):\n    open(__import__('os').environ['CALLS_LOG'], "
+        "'a').write(f'{x.shape[0]}\\n')\n"))
+    results = run_build(settings, lambda message: None)
+    calls = log.read_text().split()
+    rows = [r for r in results.data["results"] if r["framework"] == "jax"]
+    assert len(rows) == 2
+    for row in rows:
+        number, kept = row["number"], len(row["samples"])
+        assert row["status"] == "ok" and kept == quick.blocks
+        calibration = sum(n for n in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000,
+                                      10000, 20000, 50000) if n <= number)
+        turns = quick.rounds  # one request per round for each (framework, variant)
+        expected = 1 + calibration + number * (kept + settle * turns)
+        assert calls.count(str(row["size"])) == expected
+
+
 def test_second_build_comes_from_the_cache_without_workers(tmp_path):
     settings = settings_for(tmp_path, ["double"])
     first = run_build(settings, lambda message: None)

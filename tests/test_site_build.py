@@ -273,12 +273,15 @@ def test_bad_settings_fail_with_every_problem_and_its_fix(site_factory):
 
 
 def test_settings_out_of_range_say_what_to_set(site_factory):
-    site = site_factory(["double"], settings={"measure": {"blocks": 0}, "min_speedup": 0.5})
+    site = site_factory(["double"], settings={"measure": {"blocks": 0, "settle_blocks": -1},
+                                              "min_speedup": 0.5})
     build = site.build()
     assert build.returncode != 0
     assert "extra.comparison.measure.blocks: out of range; set it to a count of 1 or more" \
         in build.stderr
     assert "extra.comparison.min_speedup: out of range; set it to a factor of 1.0 or more" \
+        in build.stderr
+    assert "extra.comparison.measure.settle_blocks: out of range; set it to 0 or more" \
         in build.stderr
 
 
