@@ -17,7 +17,14 @@ from build_hooks.charts import make_charts
 from build_hooks.history import changes_between
 from build_hooks.results import BuildResults, Site, assemble, machine_label
 from build_hooks.settings import Settings
-from build_hooks.store import ResultStore, cache_key, key_parts, sources_part
+from build_hooks.store import (
+    RECORD_FORMAT,
+    RECORD_SCHEMA,
+    ResultStore,
+    cache_key,
+    key_parts,
+    sources_part,
+)
 from build_hooks.stored import Bundle, load_history
 from build_hooks.topics import Topic, discover_topics
 
@@ -33,6 +40,8 @@ def make_record(topic: Topic, key: str, run: TopicRun, machine: dict[str, Any],
     for framework, error in unavailable.items():
         frameworks.setdefault(framework, {"framework": framework, "unavailable": error})
     return {
+        "format": RECORD_FORMAT,
+        "schema_version": RECORD_SCHEMA,
         "topic": topic.name,
         "key": key,
         "measured_at": environment.now_iso(),

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from build_hooks import HARNESS_VERSION, workers
-from build_hooks.build import build_site
-from build_hooks.settings import Settings
+from build_hooks.build import build_site, run_build
+from build_hooks.settings import MeasureSettings, Settings
 from build_hooks.stored import load_history, save_bundle
 
-from .conftest import ROOT, import_blocker
+from .conftest import FIXTURE_TOPICS, ROOT, import_blocker
 
 FIXTURE_RESULTS = Path(__file__).parent / "fixtures" / "results"
 GPU_LABEL = "NVIDIA H100 80GB HBM3 · 2026-11-22"
@@ -190,6 +190,18 @@ def test_bad_results_files_are_reported_by_name_and_skipped(tmp_path):
     gpu = history["gpu-box"]
     assert len(gpu) == 1 and set(gpu[0].records) == {"double", "other"}
     assert len(history["cpu-box"]) == 2
+
+
+def test_a_save_right_after_measuring_is_a_file_the_site_reads(tmp_path):
+    # `make save` on a cold cache: the records come from the run itself, not from the cache.
+    shutil.copytree(FIXTURE_TOPICS / "double", tmp_path / "snippets" / "double")
+    settings = Settings(project_dir=tmp_path, snippets_dir=tmp_path / "snippets",
+                        cache_dir=tmp_path / "cache", measure=MeasureSettings.quick_mode())
+    results = run_build(settings, lambda message: None)
+    assert results.ran == ["double"]
+    save_bundle(tmp_path, "box", results.data["environment"], {}, results.records)
+    history = load_history(tmp_path, lambda message: pytest.fail(message))
+    assert set(history["box"][0].records) == {"double"}
 
 
 def test_save_writes_a_new_file_and_never_overwrites_one(tmp_path, monkeypatch):
