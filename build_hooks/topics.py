@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 import math
 import re
 import tomllib
@@ -202,7 +203,8 @@ def _load_topic(directory: Path, problems: list[Problem]) -> Topic | None:
     if len(problems) > before or metadata is None or inputs_text is None:
         return None
     digest = hashlib.sha256()
-    for source in (metadata_text, inputs_text, sides["jax"].text, sides["pytorch"].text):
+    for source in (measured_metadata(metadata_text), inputs_text, sides["jax"].text,
+                   sides["pytorch"].text):
         digest.update(hashlib.sha256(source.encode()).digest())
     return Topic(
         name=directory.name,
@@ -213,6 +215,23 @@ def _load_topic(directory: Path, problems: list[Problem]) -> Topic | None:
         sources_digest=digest.hexdigest(),
         **metadata,
     )
+
+
+# Metadata that only changes how a topic is shown: editing it re-measures nothing and leaves
+# stored results current (a typo fix in a title must not mark a GPU machine's numbers stale).
+DISPLAY_ONLY_KEYS = ("title", "question", "summary", "order", "headline_size", "display_size")
+
+
+def measured_metadata(text: str) -> str:
+    """The part of topic.toml that can change a measurement, canonically: everything except
+    DISPLAY_ONLY_KEYS and the variants' labels. (`text` has been validated already.)"""
+    data = tomllib.loads(text)
+    for key in DISPLAY_ONLY_KEYS:
+        data.pop(key, None)
+    for variant in data.get("variants", []):
+        if isinstance(variant, dict):
+            variant.pop("label", None)
+    return json.dumps(data, sort_keys=True, default=str)
 
 
 def _parse_metadata(path: Path, text: str, problems: list[Problem]) -> dict[str, Any] | None:

@@ -197,8 +197,8 @@ def test_annotated_assignment_counts_as_variant(tmp_path: Path) -> None:
     assert len(discover_topics(tmp_path)) == 1
 
 
-@pytest.mark.parametrize("filename", ["topic.toml", "inputs.py", "jax.py", "pytorch.py"])
-def test_sources_digest_changes_when_any_file_changes(tmp_path: Path, filename: str) -> None:
+@pytest.mark.parametrize("filename", ["inputs.py", "jax.py", "pytorch.py"])
+def test_sources_digest_changes_when_any_code_file_changes(tmp_path: Path, filename: str) -> None:
     directory = make_topic(tmp_path)
     [before] = discover_topics(tmp_path)
     [again] = discover_topics(tmp_path)
@@ -207,6 +207,38 @@ def test_sources_digest_changes_when_any_file_changes(tmp_path: Path, filename: 
     path.write_text(path.read_text() + "\n# an edit\n")
     [after] = discover_topics(tmp_path)
     assert after.sources_digest != before.sources_digest
+
+
+@pytest.mark.parametrize("edit", [
+    {"replace": {"sizes": "sizes = [64, 256]"}},
+    {"replace": {"flops": 'flops = "n**3"'}},
+    {"replace": {"rtol": "rtol = 1e-3"}},
+    {"replace": {"compiled = true": "compiled = false"}},
+    {"replace": {'name = "eager"': 'name = "plain"'}},
+    {"append": 'requires = ["gpu"]\n'},
+])
+def test_sources_digest_changes_with_metadata_that_can_change_a_number(tmp_path: Path,
+                                                                       edit) -> None:
+    directory = make_topic(tmp_path)
+    for side in ("jax.py", "pytorch.py"):  # so that a renamed variant is still defined
+        (directory / side).write_text((directory / side).read_text() + "\nplain = eager\n")
+    [before] = discover_topics(tmp_path)
+    (directory / "topic.toml").write_text(toml_with(**edit))
+    [after] = discover_topics(tmp_path)
+    assert after.sources_digest != before.sources_digest
+
+
+def test_display_only_metadata_leaves_the_digest_alone(tmp_path: Path) -> None:
+    directory = make_topic(tmp_path)
+    [before] = discover_topics(tmp_path)
+    (directory / "topic.toml").write_text(toml_with(
+        replace={"title": 'title = "Eager and compiled"', "question": 'question = "Why?"',
+                 "summary": 'summary = "Another summary, with `code`."',
+                 'label = "Eager"': 'label = "Op by op"'},
+        append="order = 3\nheadline_size = 128\ndisplay_size = 64\n# a comment\n"))
+    [after] = discover_topics(tmp_path)
+    assert after.title == "Eager and compiled"  # the edit was read
+    assert after.sources_digest == before.sources_digest
 
 
 def test_topics_sorted_by_order_then_name(tmp_path: Path) -> None:
