@@ -68,7 +68,7 @@ def run_build(settings: Settings, log: Log, topics: list[Topic] | None = None,
         topics = discover_topics(settings.snippets_dir)
     machine = environment.machine()
     fingerprint = environment.fingerprint(machine)
-    store = ResultStore(settings.cache_dir)
+    store = ResultStore(settings.cache_dir, quick=settings.measure.quick)
     entries: dict[str, tuple[dict[str, Any], str]] = {}
     missing: list[tuple[Topic, str, dict[str, str], str]] = []
     for topic in topics:

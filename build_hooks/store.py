@@ -1,4 +1,5 @@
-"""The result cache: one versioned JSON record per topic, written atomically, under a lock.
+"""The result cache: one versioned JSON record per topic (quick and full measurements apart),
+written atomically, under a lock.
 
 A record is reused only when its key matches: the key covers the topic's sources and metadata,
 the harness version, the record schema, the framework versions and machine (the fingerprint),
@@ -76,11 +77,15 @@ _CHANGE_NAMES = {
 
 
 class ResultStore:
-    def __init__(self, cache_dir: Path):
+    """The records of one kind of measurement: quick ones (drafts, tests) are kept apart from
+    full ones, so switching between the two does not measure again what each already has."""
+
+    def __init__(self, cache_dir: Path, quick: bool = False):
         self.cache_dir = cache_dir
+        self.suffix = ".quick.json" if quick else ".json"
 
     def path(self, topic: str) -> Path:
-        return self.cache_dir / f"{topic}.json"
+        return self.cache_dir / f"{topic}{self.suffix}"
 
     def load(self, topic: str, key: str,
              parts: dict[str, str] | None = None) -> tuple[dict[str, Any] | None, str]:

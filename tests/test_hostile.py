@@ -204,7 +204,7 @@ def test_global_state_is_restored_between_topics_on_the_page(site_factory):
 def test_damaged_cache_file_is_measured_again_with_a_log_line(site_factory, damage):
     site = site_factory(["double"])
     assert site.build().returncode == 0
-    cached = site.root / ".cache" / "double.json"
+    cached = site.root / ".cache" / "double.quick.json"
     text = cached.read_text()
     if damage == "truncated":
         cached.write_text(text[: len(text) // 2])
@@ -218,8 +218,8 @@ def test_damaged_cache_file_is_measured_again_with_a_log_line(site_factory, dama
     assert again.returncode == 0, again.stderr
     expected = {"truncated": "is unreadable", "old_schema": "has schema 0, this harness writes 1",
                 "not_json": "is unreadable", "wrong_format": "is not a topic record"}[damage]
-    assert re.search(rf"Measuring topic 1/1 'double' \(cache file \S+double\.json {expected}",
-                     again.stderr)
+    assert re.search(rf"Measuring topic 1/1 'double' \(cache file \S+double\.quick\.json "
+                     rf"{expected}", again.stderr)
     assert json.loads(cached.read_text())["schema_version"] == 1
 
 
@@ -237,7 +237,7 @@ def test_two_builds_at_once_share_the_cache_without_corrupting_it(site_factory):
     assert sum("Starting the JAX worker" in log for log in logs) == 1  # measured once
     assert any("Waiting for another build that holds the cache lock" in log for log in logs)
     for name in ("double", "returns_scalar"):
-        record = json.loads((site.root / ".cache" / f"{name}.json").read_text())
+        record = json.loads((site.root / ".cache" / f"{name}.quick.json").read_text())
         assert record["topic"] == name
     data = [json.loads((site.root / d / "results.json").read_text()) for d in ("site-a", "site-b")]
     assert data[0]["results"] == data[1]["results"]
@@ -275,6 +275,6 @@ def test_ctrl_c_leaves_no_worker_behind_and_keeps_finished_topics(site_factory, 
     assert process.returncode != 0
     time.sleep(0.5)
     assert _processes_with(marker) == [], "".join(lines)
-    record = json.loads((site.root / ".cache" / "double.json").read_text())
+    record = json.loads((site.root / ".cache" / "double.quick.json").read_text())
     assert record["topic"] == "double" and all(r["status"] == "ok" for r in record["rows"])
-    assert not (site.root / ".cache" / "hangs.json").exists()
+    assert not (site.root / ".cache" / "hangs.quick.json").exists()

@@ -55,7 +55,7 @@ def test_frozen_build_starts_no_worker(site_factory, monkeypatch):
     build = site.build(env={"PYTHONPATH": blocker})
     assert build.returncode == 0, build.stderr
     assert "Starting the" not in build.stderr
-    assert not (site.root / ".cache" / "double.json").exists()
+    assert not (site.root / ".cache" / "double.quick.json").exists()
 
 
 def test_two_machines_side_by_side(site_factory):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import statistics
@@ -101,6 +102,18 @@ def test_second_build_comes_from_the_cache_without_workers(tmp_path):
     side.write_text(side.read_text().replace("2 * x", "x + x"))
     third = run_build(settings, lambda message: None)
     assert third.ran == ["double"]
+
+
+def test_quick_and_full_records_are_kept_apart(tmp_path):
+    quick = settings_for(tmp_path, ["double"])
+    full = dataclasses.replace(quick, measure=dataclasses.replace(quick.measure, quick=False))
+    assert run_build(quick, lambda message: None).ran == ["double"]
+    assert run_build(full, lambda message: None).ran == ["double"]
+    # Back and forth: each kind of measurement still has its record.
+    assert run_build(quick, lambda message: None).ran == []
+    assert run_build(full, lambda message: None).ran == []
+    assert sorted(p.name for p in quick.cache_dir.glob("double*.json")) == \
+        ["double.json", "double.quick.json"]
 
 
 def test_refresh_runs_everything_again(tmp_path):
