@@ -8,7 +8,8 @@ so the HTML of each block is kept under its key and reused.
 This is a SuperFences custom fence for every language (`name: "*"` in mkdocs.yml), so it takes
 the place of SuperFences' default formatter and calls that same formatter on a miss: the HTML
 is byte for byte what SuperFences would have written (a test builds a site both ways and
-compares every page). The key covers the block (source, language, options, classes, id,
+compares every page). A block whose HTML holds a placeholder of the page's own stash (an HTML
+title) is never kept. The key covers the block (source, language, options, classes, id,
 attributes, its number on the page), the highlight settings and the versions of Pygments,
 pymdown-extensions and Python-Markdown, so a change to any of them highlights afresh.
 
@@ -26,6 +27,7 @@ from typing import Any
 import markdown
 import pygments
 import pymdownx
+from markdown.util import STX
 
 from build_hooks.atomic import write_atomically
 
@@ -109,8 +111,10 @@ def _settings_key(fenced: Any) -> str:
 
 def block_key(fenced: Any, src: str, language: str, options: dict[str, Any],
               kwargs: dict[str, Any]) -> str:
+    attrs = kwargs.get("attrs") or {}
     block = [src, language, options, kwargs.get("classes"), kwargs.get("id_value"),
-             kwargs.get("attrs"), fenced.highlight_ext.pygments_code_block + 1]
+             list(attrs.items()),  # in order: they are written in this order
+             fenced.highlight_ext.pygments_code_block + 1]
     text = json.dumps([_VERSIONS, _settings_key(fenced), block], sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -123,7 +127,10 @@ def format_fence(src: str, language: str, class_name: str, options: dict[str, An
     html = CACHE.get(key)
     if html is None:
         html = fenced.highlight(src=src, language=language, options=options, md=md, **kwargs)
-        CACHE.put(key, html)
+        # A placeholder (an HTML title, say, goes to this page's stash) means something on
+        # this page only: such a block is highlighted afresh every time.
+        if STX not in html:
+            CACHE.put(key, html)
     else:
         # SuperFences numbers the blocks of a page (for line anchors); keep the count right.
         fenced.highlight_ext.pygments_code_block += 1

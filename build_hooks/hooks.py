@@ -34,7 +34,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
 
 def on_pre_build(config: MkDocsConfig) -> None:
     current = session.current()
-    problem = highlight.CACHE.open(current.settings.cache_dir / "highlight.json")
+    problem = highlight.CACHE.open(current.settings.cache_dir / "highlight" / "blocks.json")
     if problem:
         log.debug(f"Highlighting every code block: {problem}")
     try:

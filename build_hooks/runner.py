@@ -2,10 +2,11 @@
 
 For each size of a topic: both workers prepare (setup, first calls, calibration), then the
 steady-state blocks are taken in rounds, JAX then PyTorch then PyTorch then JAX, so that drift
-on the machine (another process, thermal state) hits both sides alike. Each turn starts with
-`settle_blocks` blocks that are run and discarded: the block right after a switch was measured
-slower, a cost of the switch rather than of the framework. Only one request is in
-flight at any time: measurements never overlap. Each framework has `timeout_s` per topic.
+on the machine (another process, thermal state) hits both sides alike. A turn that follows the
+other framework starts with `settle_blocks` blocks that are run and discarded: the block right
+after a switch was measured slower, a cost of the switch rather than of the framework. Only
+one request is in flight at any time: measurements never overlap. Each framework has
+`timeout_s` per topic.
 """
 
 from __future__ import annotations
@@ -127,6 +128,8 @@ class TopicRunner:
         self.pool = pool
         self.settings = settings
         self.progress = progress
+        self.last_framework: str | None = None
+        """The framework of the latest request: a measurement after a switch settles first."""
 
     def run(self, topic: Topic, position: str) -> TopicRun:
         started = time.monotonic()
@@ -185,6 +188,7 @@ class TopicRunner:
             return None
         remaining = self.settings.timeout_s - spent[framework]
         started = time.monotonic()
+        self.last_framework = framework
         try:
             return worker.request(message, timeout=remaining)
         except WorkerFailure as failure:
@@ -240,6 +244,7 @@ class TopicRunner:
         settings = self.settings.measure
         samples: dict[tuple[str, str], list[float]] = {}
         used: dict[tuple[str, str], float] = {}
+        discarded: dict[tuple[str, str], int] = {}
         per_round = math.ceil(settings.blocks / settings.rounds)
         order = [fw for fw in self.settings.frameworks if fw in prepared]
         for round_index in range(settings.rounds):
@@ -254,15 +259,16 @@ class TopicRunner:
                     have = samples.setdefault(key, [])
                     budget = settings.max_time_s - used.get(key, 0.0)
                     count = min(per_round, settings.blocks - len(have))
+                    # Right after the other framework ran, settle first (paid from the budget).
+                    settle = settings.settle_blocks if self.last_framework != framework else 0
                     block_s = info["estimate_s"] * info["number"]
-                    if block_s > 0:  # the settling blocks are paid from the same budget
-                        count = min(count, max(1, int(budget / block_s) -
-                                               settings.settle_blocks))
+                    if block_s > 0:
+                        count = min(count, max(1, int(budget / block_s) - settle))
                     if count <= 0 or budget <= 0:
                         continue
                     response = self._request(framework, {
                         "op": "measure", "variant": variant, "number": info["number"],
-                        "blocks": count, "settle": settings.settle_blocks}, spent, failed)
+                        "blocks": count, "settle": settle}, spent, failed)
                     if response is None:
                         break
                     if response["status"] != "ok":
@@ -270,8 +276,10 @@ class TopicRunner:
                         continue
                     have.extend(response["samples"])
                     used[key] = used.get(key, 0.0) + response["seconds"]
+                    discarded[key] = discarded.get(key, 0) + settle
         for key, seconds in used.items():
-            prepared[key[0]]["variants"][key[1]]["measure_s"] = seconds
+            prepared[key[0]]["variants"][key[1]].update(measure_s=seconds,
+                                                        discarded_blocks=discarded[key])
         return samples
 
     def _finish(self, topic: Topic, framework: str, size: int, outcome: dict[str, Any],
@@ -289,6 +297,7 @@ class TopicRunner:
                 "samples": samples.get((framework, variant.name), []),
                 "blockable": info.get("blockable"),
                 "calibration_capped": info.get("calibration_capped"),
+                "discarded_blocks": info.get("discarded_blocks", 0),
                 "measure_s": outcome["prepare_s"] / len(topic.variants) +
                 info.get("measure_s", 0.0),
             }

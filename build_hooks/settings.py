@@ -38,9 +38,9 @@ class MeasureSettings:
     min_samples: int = 5
     """Fewer samples than this within the budget is reported as an incomplete measurement."""
     settle_blocks: int = 1
-    """Blocks run and discarded at the start of each turn of a (framework, variant) in a round:
-    the first block after the other framework ran was measured slower (idle worker threads of
-    the other process still spinning, cold caches), a bias of the alternation itself."""
+    """Blocks run and discarded when a framework's turn follows the other framework's: the
+    first block after a switch was measured slower (idle worker threads of the other process
+    still spinning, cold caches), a bias of the alternation itself."""
     quick: bool = False
     """Quick mode: the numbers are for tests and drafts, and the pages say so."""
 

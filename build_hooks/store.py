@@ -28,9 +28,10 @@ RECORD_FORMAT = "jax-vs-pytorch/topic-record"
 RECORD_SCHEMA = 1
 
 
-# The code that runs inside the workers: an edit to it is an edit to the measuring method, so
-# it invalidates every cached number even if HARNESS_VERSION was not bumped.
-WORKER_CODE = ("worker.py", "frameworks.py", "measure.py", "outputs.py")
+# The code that measures: what runs inside the workers, and the runner, which decides the
+# protocol (rounds, budgets, settling). An edit to it is an edit to the measuring method, so it
+# invalidates every cached number even if HARNESS_VERSION was not bumped.
+WORKER_CODE = ("worker.py", "frameworks.py", "measure.py", "outputs.py", "runner.py")
 
 
 @functools.cache
@@ -70,7 +71,7 @@ def cache_key(topic: Topic, settings: Settings, machine_fingerprint: dict[str, A
 
 _CHANGE_NAMES = {
     "sources": "the topic's files changed",
-    "harness": "the harness version or the worker code changed",
+    "harness": "the harness version or the measuring code changed",
     "settings": "the measurement settings changed",
     "machine": "the machine or framework versions changed",
 }

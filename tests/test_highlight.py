@@ -109,6 +109,24 @@ def test_settings_and_versions_are_in_the_key(cache, monkeypatch):
     assert cache.misses == 21 and cache.hits == 0
 
 
+def test_a_block_holding_a_page_placeholder_is_never_reused(cache):
+    # An HTML title goes to the page's own stash; its placeholder means nothing on another page.
+    page = '```python title="<b>bold</b> title" title_mode="html"\nx = 1\n```\n'
+    expected = _converter(False).convert(page)
+    assert "<b>bold</b>" in expected
+    for _ in range(2):  # two pages with the same block
+        assert _converter(True).convert(page) == expected
+    assert cache.misses == 0 and cache.hits == 0 and not cache.blocks
+
+
+def test_attribute_order_is_part_of_the_key(cache):
+    first = '```{.python data-b="1" data-a="2"}\nx = 1\n```\n'
+    second = '```{.python data-a="2" data-b="1"}\nx = 1\n```\n'
+    for page in (first, second, first):
+        assert _converter(True).convert(page) == _converter(False).convert(page)
+    assert cache.misses == 2 and cache.hits == 1
+
+
 def test_the_file_keeps_only_the_blocks_of_the_latest_build(cache, tmp_path):
     path = tmp_path / "highlight.json"
     _converter(True).convert(PAGE)

@@ -61,47 +61,34 @@ def test_good_pair_gives_statistics_output_and_parity(tmp_path):
 
 
 @pytest.mark.parametrize("settle", [0, 1])
-def test_each_turn_of_a_round_starts_with_discarded_settling_blocks(tmp_path, monkeypatch,
-                                                                    settle):
+def test_a_turn_after_the_other_framework_starts_with_discarded_blocks(tmp_path, monkeypatch,
+                                                                       settle):
     log = tmp_path / "calls.log"
     monkeypatch.setenv("CALLS_LOG", str(log))
     quick = MeasureSettings.quick_mode()
-    settings = settings_for(tmp_path, ["double"], frameworks=("jax",),
-                            measure=MeasureSettings(**{**quick.as_dict(),
-                                                       "settle_blocks": settle}))
-    side = settings.snippets_dir / "double" / "jax.py"
-    side.write_text(side.read_text().replace(
-        "def double(x):\n", "def double(x):\n    open(__import__('os').environ['CALLS_LOG'], "
-        "'a').write(f'{x.shape[0]}\\n')\n"))
+    settings = settings_for(tmp_path, ["double"], measure=dataclasses.replace(
+        quick, settle_blocks=settle))
+    for framework in ("jax", "pytorch"):  # every call of the timed function leaves a line
+        side = settings.snippets_dir / "double" / f"{framework}.py"
+        side.write_text(side.read_text().replace(
+            "def double(x):\n", "def double(x):\n    open(__import__('os').environ['CALLS_LOG'], "
+            f"'a').write('{framework} ' + str(x.shape[0]) + '\\n')\n"))
     results = run_build(settings, lambda message: None)
-    calls = log.read_text().split()
-    rows = [r for r in results.data["results"] if r["framework"] == "jax"]
-    assert len(rows) == 2
+    calls = log.read_text().splitlines()
+    rows = results.data["results"]
+    assert len(rows) == 4
+    # Both prepare (JAX first at n=8, PyTorch first at n=16), then the rounds go JAX, PyTorch
+    # | PyTorch, JAX. A turn settles when the request before it went to the other framework.
+    expected_discarded = {("jax", 8): 2, ("pytorch", 8): 1, ("jax", 16): 1, ("pytorch", 16): 1}
     for row in rows:
         number, kept = row["number"], len(row["samples"])
         assert row["status"] == "ok" and kept == quick.blocks
+        assert row["discarded_blocks"] == \
+            settle * expected_discarded[(row["framework"], row["size"])]
         calibration = sum(n for n in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000,
                                       10000, 20000, 50000) if n <= number)
-        turns = quick.rounds  # one request per round for each (framework, variant)
-        expected = 1 + calibration + number * (kept + settle * turns)
-        assert calls.count(str(row["size"])) == expected
-
-
-def test_second_build_comes_from_the_cache_without_workers(tmp_path):
-    settings = settings_for(tmp_path, ["double"])
-    first = run_build(settings, lambda message: None)
-    messages: list[str] = []
-    second = run_build(settings, messages.append)
-    assert second.ran == [] and first.ran == ["double"]
-    assert not any("Starting" in m for m in messages)
-    assert any("came from the cache" in m for m in messages)
-    assert [r["samples"] for r in second.data["results"]] == \
-        [r["samples"] for r in first.data["results"]]
-    # Editing a snippet re-runs that topic only.
-    side = settings.snippets_dir / "double" / "jax.py"
-    side.write_text(side.read_text().replace("2 * x", "x + x"))
-    third = run_build(settings, lambda message: None)
-    assert third.ran == ["double"]
+        expected = 1 + calibration + number * (kept + row["discarded_blocks"])
+        assert calls.count(f"{row['framework']} {row['size']}") == expected
 
 
 def test_quick_and_full_records_are_kept_apart(tmp_path):
