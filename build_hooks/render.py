@@ -264,9 +264,11 @@ def render_timings(topic: Topic, results: BuildResults) -> str:
     verdicts = {(c["variant"], c["size"]): c for c in results.comparisons(topic.name)}
     min_samples = results.data["environment"]["measurement"]["min_samples"]
     has_flops = topic.flops is not None
-    header = ["Variant", topic.size_name, "Framework", "Median", "IQR", "Samples", "First call"]
+    several = len(topic.variants) > 1  # one variant: its label is in the charts and the text
+    header = ["Variant"] if several else []
+    header += [topic.size_name, "Framework", "Median", "IQR", "Samples", "First call"]
     header += ["GFLOP/s"] if has_flops else []
-    header += ["Verdict", "Notes"]
+    header += ["Verdict"]
     lines = ["| " + " | ".join(header) + " |",
              "|" + "|".join("---:" if h in ("Median", "IQR", "Samples", "First call", "GFLOP/s",
                                              topic.size_name) else "---" for h in header) + "|"]
@@ -277,10 +279,13 @@ def render_timings(topic: Topic, results: BuildResults) -> str:
                 row = rows.get((framework, variant.name, size))
                 if row is None:
                     continue
-                cells = [
-                    variant.label if index == 0 else "",
+                cells = [variant.label if index == 0 else ""] if several else []
+                # A row's notes (noisy, failed, incomplete) go with its framework: a column of
+                # their own would push the verdict out of view on a laptop screen.
+                notes = _row_notes(row, min_samples)
+                cells += [
                     str(size) if index == 0 else "",
-                    FRAMEWORK_LABELS[framework],
+                    FRAMEWORK_LABELS[framework] + "".join(f" · *{n}*" for n in notes),
                     format_seconds(row.get("median_s")),
                     format_seconds(row.get("iqr_s")),
                     str(row.get("n", 0)) if row.get("n") else MISSING,
@@ -290,7 +295,6 @@ def render_timings(topic: Topic, results: BuildResults) -> str:
                     gflops = row.get("gflops")
                     cells.append(format_gflops(gflops))
                 cells.append(verdict if index == 0 else "")
-                cells.append(", ".join(_row_notes(row, min_samples)))
                 lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -33,6 +33,9 @@ MKDOCS_TEMPLATE = {
     # The real site's Markdown extensions (the highlight formatter included), so that fixture
     # pages are rendered as the site's pages are.
     "markdown_extensions": load_config_file(ROOT / "mkdocs.yml")["markdown_extensions"],
+    # ...and its style sheet and script (copied into each fixture's docs/).
+    "extra_css": load_config_file(ROOT / "mkdocs.yml")["extra_css"],
+    "extra_javascript": load_config_file(ROOT / "mkdocs.yml")["extra_javascript"],
     "plugins": ["search", {"gen-files": {"scripts": [str(ROOT / "build_hooks" / "gen_data.py")]}}],
     "hooks": [str(ROOT / "build_hooks" / "hooks.py")],
 }
@@ -77,6 +80,8 @@ def make_site(directory: Path, topics: list[str], settings: dict[str, Any] | Non
     (directory / "snippets").mkdir(exist_ok=True)
     docs = directory / "docs"
     (docs / "topics").mkdir(parents=True, exist_ok=True)
+    for assets in ("stylesheets", "javascripts"):
+        shutil.copytree(ROOT / "docs" / assets, docs / assets, dirs_exist_ok=True)
     (docs / "index.md").write_text("# Fixture\n\n{{ comparison_table }}\n")
     for name in topics:
         page = f"# {name}\n\nProse.\n\n{{{{ topic {name} }}}}\n"

@@ -153,6 +153,21 @@ def test_search_finds_a_topic_by_name(page, served_site):
     assert "Doubling a vector" in results.first.inner_text()
 
 
+@pytest.mark.parametrize("path", ["/topics/double/", "/both/"])
+def test_timing_tables_fit_a_laptop_screen(page, served_site, path):
+    # At 1280 px, Material shows both sidebars; a table wider than the column would scroll,
+    # hiding the verdict column at its right end.
+    page.goto(served_site + path)
+    page.wait_for_load_state("networkidle")
+    widths = page.evaluate("""() => [...document.querySelectorAll('article table')]
+        .filter(table => !table.closest('.highlight'))
+        .map(table => [table.getBoundingClientRect().right,
+                       table.closest('.md-typeset__scrollwrap').getBoundingClientRect().right,
+                       table.querySelector('th:last-child').innerText])""")
+    assert widths and all(header == "Verdict" for _, _, header in widths)
+    assert all(right <= limit + 1 for right, limit, _ in widths), widths
+
+
 def test_code_blocks_have_copy_buttons(page, served_site):
     page.goto(served_site + "/topics/double/")
     # Material 9.8 puts the copy button in the code block's nav (older releases: .md-clipboard).

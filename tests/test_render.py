@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -107,7 +108,33 @@ def test_missing_fields_render_as_unknown_not_a_crash(tmp_path):
     page = expand(build_results(tmp_path, ["double"], edit), "{{ topic double }}")
     assert "| — | — | — | — |" in page
     assert "not measured on both sides" not in page  # the verdict cell is simply unknown
-    assert "| 2 * x | 8 | JAX | — |" in page
+    assert re.search(r"\| 8 \| JAX( · \*[^|]*\*)? \| — \|", page)
+
+
+def test_timing_table_names_the_variant_only_when_there_are_several(tmp_path):
+    single = expand(build_results(tmp_path / "one", ["double"]), "{{ topic double }}")
+    assert "| n | Framework | Median |" in single and "| Variant |" not in single
+
+    def add_variant(records):  # the same rows again, as a second variant
+        rows = records["double"]["rows"]
+        rows += [{**row, "variant": "again"} for row in rows]
+
+    root = tmp_path / "two"
+    shutil.copytree(FIXTURE_TOPICS / "double", root / "snippets" / "double")
+    folder = root / "snippets" / "double"
+    with open(folder / "topic.toml", "a") as stream:
+        stream.write('\n[[variants]]\nname = "again"\nlabel = "twice again"\n')
+    for side in ("jax.py", "pytorch.py"):
+        with open(folder / side, "a") as stream:
+            stream.write("\nagain = double\n")
+    settings = Settings(project_dir=root, snippets_dir=root / "snippets", cache_dir=root / "c")
+    topics = discover_topics(settings.snippets_dir)
+    records = {"double": json.loads((FIXTURES / "records" / "double.json").read_text())}
+    add_variant(records)
+    data = assemble([(topics[0], records["double"], "cache")], MACHINE, "test-machine", settings)
+    several = expand(BuildResults(topics=topics, data=data, ran=[]), "{{ topic double }}")
+    assert "| Variant | n | Framework | Median |" in several
+    assert "| 2 * x | 8 | JAX" in several and "| twice again | 8 | JAX" in several
 
 
 def test_links_only_to_pages_that_exist(tmp_path):
