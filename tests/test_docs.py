@@ -1,0 +1,62 @@
+"""The prose states the settings the site is built with: a changed setting fails here until the
+Methodology page and the README say the same."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from build_hooks import validate, workers
+from build_hooks.bench import load_config_file
+from build_hooks.settings import load_settings
+
+from .conftest import ROOT
+
+
+def _text(path: str) -> str:
+    """The file with its line breaks and indentation folded into single spaces."""
+    return re.sub(r"\s+", " ", (ROOT / path).read_text())
+
+
+@pytest.fixture(scope="module")
+def settings():
+    config = load_config_file(ROOT / "mkdocs.yml")
+    return load_settings(config.get("extra"), ROOT / "mkdocs.yml")
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:g}%"
+
+
+def test_methodology_states_the_settings_of_the_build(settings):
+    measure = settings.measure
+    assert not measure.quick  # the page describes full measurements
+    text = _text("docs/methodology.md")
+    expected = [
+        f"until one block lasts at least {measure.min_block_s * 1000:g} ms",
+        f"The site takes {measure.blocks} blocks per framework, variant and size",
+        f"(within a {measure.max_time_s:g} s budget)",
+        f"A result whose IQR exceeds {_percent(settings.noise_threshold)} of its median",
+        f"could not collect {measure.min_samples} samples within the budget",
+        f"at p < {settings.significance_level:g} **and** the medians differ by at least "
+        f"{_percent(settings.min_speedup - 1)}",
+        f"(`measure.settle_blocks`, {measure.settle_blocks})",
+        f"(`GLIBC_TUNABLES={workers.ALLOCATOR_TUNABLES}`)",
+        f"it must lie between {validate.LOW:g} and {validate.HIGH:g}",
+    ]
+    missing = [phrase for phrase in expected if phrase not in text]
+    assert missing == []
+
+
+def test_readme_states_the_settings_of_the_build(settings):
+    text = _text("README.md")
+    expected = [
+        f"so a block lasts at least {settings.measure.min_block_s * 1000:g} ms",
+        f"**noisy**: IQR above {_percent(settings.noise_threshold)} of the median",
+        f"**only k of {settings.measure.min_samples} samples**",
+        f"(p < {settings.significance_level:g}) *and* the medians differ by at least "
+        f"{_percent(settings.min_speedup - 1)}",
+    ]
+    missing = [phrase for phrase in expected if phrase not in text]
+    assert missing == []
