@@ -93,7 +93,7 @@ def run_audit(project_dir: Path, site_dir: Path, log: Log) -> dict[str, Any]:
         server.shutdown()
         server.server_close()
     machine = environment.machine()
-    result = {
+    result: dict[str, Any] = {
         "format": "jax-vs-pytorch/audit", "schema_version": 1, "tool": LIGHTHOUSE,
         "measured_at": environment.now_iso(), "machine_name": environment.machine_name(machine),
         "target": TARGET, "scores": scores, "audits_below_1": failing,

@@ -162,7 +162,7 @@ def run_bench(config_file: Path, repeats: int, log: Log) -> dict[str, Any]:
     warm, without = statistics.median(warm_times), statistics.median(plain_times)
     starts = {label: len(re.findall(rf"Starting the {label} worker", cold_log))
               for label in ("JAX", "PyTorch")}
-    report = {
+    report: dict[str, Any] = {
         "format": "jax-vs-pytorch/bench", "schema_version": 1,
         "machine_name": environment.machine_name(machine), "machine": machine,
         "measured_at": environment.now_iso(),

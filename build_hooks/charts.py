@@ -21,11 +21,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS
 from build_hooks.atomic import write_atomically
 from build_hooks.topics import Topic
+
+if TYPE_CHECKING:  # matplotlib is imported only to draw (a warm rebuild never needs it)
+    from matplotlib.typing import RcKeyType
 
 # Any change to this module redraws every chart: its source is part of each chart's cache key.
 DRAWING_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
@@ -83,7 +86,9 @@ def _series(topic: Topic, rows: list[dict[str, Any]], field: str) -> list[dict[s
             points = []
             for size in topic.sizes:
                 row = by_key.get((framework, variant.name, size))
-                value = _number(row.get(field)) if row and row.get("status") == "ok" else None
+                if not row or row.get("status") != "ok":
+                    continue
+                value = _number(row.get(field))
                 if value is None:
                     continue
                 point = {"size": size, "value": value}
@@ -143,7 +148,7 @@ def chart_specs(topic: Topic, rows: list[dict[str, Any]]) -> list[dict[str, Any]
     compiled = [v for v in topic.variants if v.compiled]
     if compiled:
         by_key = {(r["framework"], r["variant"], r["size"]): r for r in rows}
-        bars = []
+        bars: list[dict[str, Any]] = []
         for variant in compiled:
             for framework in FRAMEWORKS:
                 row = by_key.get((framework, variant.name, topic.headline_size), {})
@@ -164,7 +169,7 @@ def chart_specs(topic: Topic, rows: list[dict[str, Any]]) -> list[dict[str, Any]
     return specs
 
 
-def _style() -> dict[str, Any]:
+def _style() -> dict[RcKeyType, Any]:
     return {
         "svg.fonttype": "none", "font.family": FONT, "font.size": 10,
         "text.color": FOREGROUND, "axes.labelcolor": FOREGROUND, "axes.edgecolor": FOREGROUND,

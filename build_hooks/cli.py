@@ -17,6 +17,7 @@ import dataclasses
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from build_hooks import FRAMEWORK_LABELS
 from build_hooks.progress import ProgressLog
@@ -28,7 +29,7 @@ def _settings(config_file: Path, refresh: bool = False, quick: bool = False) -> 
 
     config = load_config(str(config_file))
     settings = load_settings(config.extra, config_file)
-    changes = {}
+    changes: dict[str, Any] = {}
     if refresh:
         changes["refresh"] = True
     if quick:
@@ -67,30 +68,33 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(config_file.parent)
 
     if args.command == "bench":
-        from build_hooks.bench import format_report, run_bench
+        from build_hooks.bench import format_report as format_bench_report
+        from build_hooks.bench import run_bench
 
         report = run_bench(config_file, args.repeats, _log)
-        print(format_report(report))
+        print(format_bench_report(report))
         return 0 if report["ratio"] <= report["ratio_limit"] else 1
     if args.command == "audit":
-        from build_hooks.audit import AuditError, format_report, run_audit
+        from build_hooks.audit import AuditError, run_audit
+        from build_hooks.audit import format_report as format_audit_report
 
         try:
             result = run_audit(config_file.parent, args.site_dir.resolve(), _log)
         except AuditError as error:
             print(f"audit: {error}", file=sys.stderr)
             return 2
-        print(format_report(result))
+        print(format_audit_report(result))
         return 0 if result["meets_target"] else 1
     if args.command == "compare":
         return _compare(args.before, args.after, _settings(config_file))
     if args.command == "save":
         return _save(config_file, refresh=args.refresh)
     if args.command == "validate":
-        from build_hooks.validate import format_report, run_validation
+        from build_hooks.validate import format_report as format_validation_report
+        from build_hooks.validate import run_validation
 
         report = run_validation(_settings(config_file), _log)
-        print(format_report(report))
+        print(format_validation_report(report))
         return 0 if report["all_in_range"] else 1
 
     from build_hooks.build import run_build

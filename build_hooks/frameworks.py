@@ -86,8 +86,10 @@ class JaxAdapter:
             "intra_op_threads": schedulable_cores() if self.platform == "cpu" else None,
             "threads_note": "XLA's CPU thread pool uses every schedulable core; it has no "
                             "public setting for another count",
-            "matmul_precision": self.jax.config.jax_default_matmul_precision,
-            "x64": bool(self.jax.config.jax_enable_x64),
+            # jax.config sets each option as an attribute at run time; its class declares none.
+            "matmul_precision":
+                self.jax.config.jax_default_matmul_precision,  # type: ignore[attr-defined]
+            "x64": bool(self.jax.config.jax_enable_x64),  # type: ignore[attr-defined]
             "compile_cache": "persistent compilation cache off (jax_enable_compilation_cache="
                              "False); in-memory caches cleared before each size",
             "preallocate": os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE", "unset"),
@@ -180,9 +182,7 @@ class TorchAdapter:
             "grad_enabled": lambda v: torch.set_grad_enabled(v),
             "float32_matmul_precision": torch.set_float32_matmul_precision,
             "matmul_fp32_precision": self._set_matmul_precision,
-            "conv_rnn_fp32_precision": lambda values: [
-                setattr(b, "fp32_precision", v)
-                for b, v in zip(self._precision_backends(), values, strict=True)],
+            "conv_rnn_fp32_precision": self._set_conv_rnn_precision,
             "deterministic": lambda v: torch.use_deterministic_algorithms(v),
             "cudnn_benchmark": lambda v: setattr(torch.backends.cudnn, "benchmark", v),
             "anomaly": lambda v: torch.autograd.set_detect_anomaly(v),
@@ -194,7 +194,13 @@ class TorchAdapter:
 
     def _set_matmul_precision(self, values: tuple[str, str]) -> None:
         self.torch.backends.cuda.matmul.fp32_precision = values[0]
-        self.torch.backends.mkldnn.matmul.fp32_precision = values[1]
+        # torch.backends.mkldnn replaces itself in sys.modules with a MkldnnModule instance at
+        # import; the module's stub has no `matmul`.
+        self.torch.backends.mkldnn.matmul.fp32_precision = values[1]  # type: ignore[attr-defined]
+
+    def _set_conv_rnn_precision(self, values: tuple[str, ...]) -> None:
+        for backend, value in zip(self._precision_backends(), values, strict=True):
+            backend.fp32_precision = value
 
     def reset_compiler(self) -> None:
         """Forget compiled code "as if you started a fresh process" (torch._dynamo.reset docs),
@@ -249,7 +255,8 @@ def _parallel_backend(torch: Any) -> str:
     return "unknown"
 
 
-ADAPTERS = {"jax": JaxAdapter, "pytorch": TorchAdapter}
+ADAPTERS: dict[str, type[JaxAdapter] | type[TorchAdapter]] = {
+    "jax": JaxAdapter, "pytorch": TorchAdapter}
 
 
 def load_adapter(framework: str) -> JaxAdapter | TorchAdapter:

@@ -75,10 +75,10 @@ def compare_outputs(parity: Parity, jax_leaves: list[dict[str, Any]], jax_file: 
                                 f"{max_abs:.3g}, max relative {max_rel:.3g})")
         leaves.append(record)
     if not leaves and not problems:
-        kinds = sorted({leaf.get("type", "?") for leaf in [*jax_leaves, *torch_leaves]})
+        types = sorted({leaf.get("type", "?") for leaf in [*jax_leaves, *torch_leaves]})
         return {"status": "nothing", "leaves": [],
                 "message": "nothing to compare: no side returned a framework array "
-                           f"(returned: {', '.join(kinds) or 'nothing'})"}
+                           f"(returned: {', '.join(types) or 'nothing'})"}
     return {
         "status": "mismatch" if problems else "match",
         "leaves": leaves,

@@ -321,7 +321,7 @@ def render_provenance(topic: Topic, results: BuildResults, links: dict[str, str]
                               f"{described.get('intra_op_threads') or '?'} threads")
     gpu = ", ".join(machine.get("gpus") or []) or "no GPU"
     source = {"fresh": "measured in this build", "cache": "from the cache",
-              "stored": f"from {results.origin}"}.get(entry.get("source"), "origin unknown")
+              "stored": f"from {results.origin}"}.get(entry.get("source", ""), "origin unknown")
     text = (f"Measured {format_timestamp(entry.get('measured_at'))} ({source}) on "
             f"{machine.get('cpu')} ({machine.get('schedulable_cores')} cores, {gpu}); "
             + "; ".join(frameworks)
@@ -522,7 +522,7 @@ def render_execution_report(results: BuildResults, page_uri: str) -> str:
             spent = sum(r["measure_s"] or 0.0 for r in mine)
             total += spent
             source = {"fresh": "measured in this build", "cache": "cache"}.get(
-                entry.get("source"), MISSING)
+                entry.get("source", ""), MISSING)
             link = f"[{_cell(topic.title)}]({topic_link(topic.name, page_uri)})"
             lines.append(f"| {link} | {FRAMEWORK_LABELS[framework]} | {status} | "
                          f"{format_seconds(sum(firsts)) if firsts else MISSING} | "

@@ -67,7 +67,8 @@ def _output_source(topic: Topic, site: Site) -> BuildResults | None:
     """The machine whose printed output the page shows: one with a current result if any."""
     holders = site.holders(topic.name)
     current = [m for m in holders if topic.name not in m.stale]
-    return (current or holders or [None])[0]
+    candidates = current or holders
+    return candidates[0] if candidates else None
 
 
 def _stale_output_note(topic: Topic, machine: BuildResults) -> str:

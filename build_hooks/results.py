@@ -288,7 +288,7 @@ def problems(data: dict[str, Any], allow_missing_frameworks: bool) -> tuple[list
     """(warnings, infos) for the build log. Warnings make `mkdocs build --strict` fail."""
     warnings: list[str] = []
     infos: list[str] = []
-    seen_missing: set[str] = set()
+    seen_missing: set[str | None] = set()  # a skipped row's message may be missing
     seen_errors: set[tuple[Any, ...]] = set()
     for row in data["results"]:
         error = row.get("error")

@@ -215,8 +215,9 @@ class TopicRunner:
         limit = self.settings.output_limit_bytes
         setup_out = read_capture(Path(f"{prefix}.setup.stdout"), limit)
         setup_err = read_capture(Path(f"{prefix}.setup.stderr"), limit)
-        setup = {"framework": framework, "size": size, "stdout": setup_out, "stderr": setup_err,
-                 "status": "ok", "error": None, "inputs_digest": None}
+        setup: dict[str, Any] = {"framework": framework, "size": size, "stdout": setup_out,
+                                 "stderr": setup_err, "status": "ok", "error": None,
+                                 "inputs_digest": None}
         result.setups.append(setup)
         if response is None:
             setup.update(failed[framework])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,7 +125,8 @@ def _env_flag(name: str) -> bool | None:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
-def load_settings(extra: dict[str, Any] | None, config_file: str | os.PathLike[str]) -> Settings:
+def load_settings(extra: Mapping[str, Any] | None,
+                  config_file: str | os.PathLike[str]) -> Settings:
     """Validate `extra.comparison` of the config file and apply environment overrides.
 
     Raises ConfigurationError listing every problem, each with the fix.

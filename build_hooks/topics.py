@@ -200,7 +200,8 @@ def _load_topic(directory: Path, problems: list[Problem]) -> Topic | None:
         _check_python(path, text, required, problems)
         sides[framework] = SourceFile(path, text)
 
-    if len(problems) > before or metadata is None or inputs_text is None:
+    # metadata is only parsed from a metadata_text, so `metadata_text is None` adds no case.
+    if len(problems) > before or metadata is None or metadata_text is None or inputs_text is None:
         return None
     digest = hashlib.sha256()
     for source in (measured_metadata(metadata_text), inputs_text, sides["jax"].text,
@@ -272,6 +273,8 @@ def _parse_metadata(path: Path, text: str, problems: list[Problem]) -> dict[str,
                                     f"e.g. \"2 * {size_name}**3\""))
     if len(problems) > before:
         return None
+    # No problem so far: 'sizes' is present (required) and a list (type-checked above).
+    assert isinstance(sizes, list)
 
     for key in ("display_size", "headline_size"):
         if key in data and data[key] not in sizes:
@@ -350,6 +353,7 @@ def _parse_variants(path: Path, raw: Any, problems: list[Problem]) -> tuple[Vari
             problems.append(Problem(path, f"{where}name {name!r} is not a usable function name",
                                     "name the variant after its function, e.g. eager, "
                                     "avoiding setup, show and make_inputs"))
+            continue
         if len(problems) == before:
             variants.append(Variant(name=name, label=entry.get("label", name),
                                     compiled=entry.get("compiled", False)))
@@ -444,7 +448,8 @@ def evaluate_size_expression(expression: str, size_name: str, size: int) -> floa
     def visit(node: ast.AST) -> float:
         if isinstance(node, ast.Expression):
             return visit(node.body)
-        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float) \
+                and not isinstance(node.value, bool):
             return node.value
         if isinstance(node, ast.Name):
             if node.id != size_name:

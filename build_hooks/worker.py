@@ -183,9 +183,9 @@ class Worker:
                 if show is not None:
                     show(result)
             except (Exception, SystemExit) as error:
-                described = describe_exception(error, own_files)
+                error_record = describe_exception(error, own_files)
                 if expected and any(cls.__name__ == expected for cls in type(error).__mro__):
-                    return {"status": "expected_error", "error": described}
+                    return {"status": "expected_error", "error": error_record}
                 return failure(error, own_files)
         if expected:
             return {"status": "error", "error": {

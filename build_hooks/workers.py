@@ -165,7 +165,8 @@ class WorkerProcess:
     def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Send one request and wait at most `timeout` seconds for its answer."""
         if not self.alive:
-            raise WorkerFailure("crashed", describe_exit(self.process and self.process.poll()))
+            returncode = self.process.poll() if self.process is not None else None
+            raise WorkerFailure("crashed", describe_exit(returncode))
         try:
             os.write(self._requests, (json.dumps(message) + "\n").encode())
         except BrokenPipeError:
