@@ -28,6 +28,9 @@ def forward_and_grad(params, x, y):
     return {"loss": loss, "weight": grads["weight"], "bias": grads["bias"]}
 
 
+compiled = jax.jit(forward_and_grad)  # traced once, then one XLA program per call
+
+
 def show(result):
     print("loss:", result["loss"])
     print("d loss / d weight:", result["weight"])

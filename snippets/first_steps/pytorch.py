@@ -24,6 +24,18 @@ def forward_and_grad(model, x, y):
     return {"loss": loss, "weight": model.weight.grad, "bias": model.bias.grad}
 
 
+@torch.compile  # the forward pass and the loss; backward() then runs the gradient graph
+def compiled_loss(model, x, y):  # that AOTAutograd compiled with them
+    return loss_fn(model(x), y)
+
+
+def compiled(model, x, y):
+    model.zero_grad()
+    loss = compiled_loss(model, x, y)
+    loss.backward()
+    return {"loss": loss, "weight": model.weight.grad, "bias": model.bias.grad}
+
+
 def show(result):
     print("loss:", result["loss"])
     print("d loss / d weight:", result["weight"])
