@@ -9,7 +9,7 @@ from __future__ import annotations
 
 # Bump when a change to the harness can change a number: it is part of every cache key, and of
 # the results files. (The source of the worker-side modules is in the key too: see store.py.)
-HARNESS_VERSION = "3"
+HARNESS_VERSION = "4"
 
 FRAMEWORKS = ("jax", "pytorch")
 FRAMEWORK_LABELS = {"jax": "JAX", "pytorch": "PyTorch"}

@@ -70,6 +70,13 @@ class JaxAdapter:
         """Forget compiled functions, so the next size compiles from scratch (in memory only)."""
         self.jax.clear_caches()
 
+    def warm_up_compiler(self) -> None:
+        """Start XLA's compiler once (a jitted gradient of a tiny function), then forget it."""
+        jnp = self.jax.numpy
+        step = self.jax.jit(self.jax.value_and_grad(lambda x: jnp.sum(x * x + 1.0)))
+        self.jax.block_until_ready(step(jnp.arange(4.0)))
+        self.reset_compiler()
+
     def describe(self) -> dict[str, Any]:
         import jaxlib
 
@@ -207,6 +214,16 @@ class TorchAdapter:
         so the next size compiles from scratch; only when torch.compile was used at all."""
         if "torch._dynamo" in sys.modules:
             self.torch._dynamo.reset()
+
+    def warm_up_compiler(self) -> None:
+        """Start torch.compile's stack once (Dynamo, AOTAutograd with a backward graph,
+        Inductor and its C++ or Triton toolchain) on a tiny function, then forget it."""
+        torch = self.torch
+        x = torch.arange(4.0, device=self.device, requires_grad=True)
+        loss = torch.compile(lambda v: (v * v + 1.0).sum())(x)
+        loss.backward()
+        self.block(loss)
+        self.reset_compiler()
 
     def describe(self) -> dict[str, Any]:
         torch = self.torch

@@ -48,11 +48,10 @@ def to_leaves(value: Any, to_numpy: ToNumpy) -> tuple[list[dict[str, Any]], list
 
 
 def save_arrays(path: Path, arrays: list[np.ndarray]) -> None:
-    # Only numeric arrays arrive here (to_leaves keeps dtype kinds "biufc"), and np.load reads
-    # them back with allow_pickle=False; naming the flag also stops the ** mapping from being
-    # matched against it.
-    np.savez(path, allow_pickle=False,
-             **{f"leaf{index}": array for index, array in enumerate(arrays)})
+    # Values typed Any: NumPy's stubs would match a mapping of arrays against savez's
+    # keyword flags (and `allow_pickle=` itself is only understood from NumPy 2.1 on).
+    leaves: dict[str, Any] = {f"leaf{index}": array for index, array in enumerate(arrays)}
+    np.savez(path, **leaves)
 
 
 def inputs_digest(inputs: dict[str, Any]) -> str:

@@ -285,7 +285,8 @@ def render_timings(topic: Topic, results: BuildResults) -> str:
                 notes = _row_notes(row, min_samples)
                 cells += [
                     str(size) if index == 0 else "",
-                    FRAMEWORK_LABELS[framework] + "".join(f" · *{n}*" for n in notes),
+                    FRAMEWORK_LABELS[framework] +
+                    "".join(f" · *{_escape_markdown(n)}*" for n in notes),
                     format_seconds(row.get("median_s")),
                     format_seconds(row.get("iqr_s")),
                     str(row.get("n", 0)) if row.get("n") else MISSING,

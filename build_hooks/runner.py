@@ -143,6 +143,8 @@ class TopicRunner:
             for fw in FRAMEWORKS if fw not in self.settings.frameworks}
         topic_dir = self.pool.run_dir / topic.name
         topic_dir.mkdir(exist_ok=True)
+        if any(variant.compiled for variant in topic.variants):
+            self._warm_up_compilers(topic, spent, failed, result)
         for framework in self.settings.frameworks:
             worker = self.pool.get(framework) if topic.requires else None
             if worker is not None and worker.environment is not None:
@@ -315,6 +317,31 @@ class TopicRunner:
                 result.notes.append(f"{FRAMEWORK_LABELS[framework]} at {topic.size_name}="
                                     f"{size} changed global state ({names}); the harness "
                                     "put it back before the next topic, except what is marked")
+
+    def _warm_up_compilers(self, topic: Topic, spent: dict[str, float],
+                           failed: dict[str, dict[str, Any]], result: TopicRun) -> None:
+        """Once per worker process: start each compiler before the first topic that compiles,
+        so no topic's first call carries the one-off start-up of the compiler stack."""
+        for framework in self.settings.frameworks:
+            worker = self.pool.get(framework)
+            if framework in failed or worker.unavailable is not None or worker.compiler_warmed:
+                continue
+            self.progress(f"Starting the {FRAMEWORK_LABELS[framework]} compiler once "
+                          f"(before {topic.name})")
+            response = self._request(framework, {"op": "warm_up"}, spent, failed)
+            if response is None:
+                continue
+            worker.compiler_warmed = True
+            label = FRAMEWORK_LABELS[framework]
+            if response.get("warmed"):
+                result.notes.append(
+                    f"{label}: the compiler stack was started once before this topic "
+                    f"({response['seconds']:.2f} s, on a tiny function), so no first call "
+                    "includes its one-off start-up")
+            else:
+                result.notes.append(f"{label}: starting the compiler once before this topic "
+                                    f"failed ({response.get('error')}); the first compiled "
+                                    "call includes the start-up")
 
     def _check_parity(self, topic: Topic, size: int, prepared: dict[str, dict[str, Any]],
                       failed: dict[str, dict[str, Any]], result: TopicRun) -> None:

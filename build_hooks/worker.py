@@ -9,6 +9,7 @@ parent passes by file descriptor (stdin is /dev/null, so a snippet cannot read t
   libraries and framework warnings too) goes to capture files the parent named.
 - `measure`: time more blocks of one prepared variant (output discarded), after `settle`
   blocks that are run and not kept.
+- `warm_up`: start the compiler stack once (before the first topic with a compiled variant).
 - `release`: drop the prepared topic and put back any global framework state it changed.
 
 Each response is one JSON line. A snippet's exception is a result, not a worker failure.
@@ -249,6 +250,18 @@ class Worker:
                 return {"ok": False, **failure(error, files)}
         return {"ok": True, "harness": harness, "independent": independent}
 
+    def warm_up(self) -> dict[str, Any]:
+        """Start the framework's compiler once, before the first topic that compiles, so its
+        one-off start-up is not counted in that topic's first call."""
+        started = time.perf_counter()
+        with redirected_output(os.devnull, os.devnull):
+            try:
+                self.adapter.warm_up_compiler()
+            except Exception as error:  # the topic's own first call will show what is wrong
+                return {"ok": True, "warmed": False, "error": f"{type(error).__name__}: {error}",
+                        "seconds": time.perf_counter() - started}
+        return {"ok": True, "warmed": True, "seconds": time.perf_counter() - started}
+
     def release(self) -> list[str]:
         self.prepared.clear()
         self.module = None
@@ -267,6 +280,8 @@ class Worker:
                 self.send(self.measure(request))
             elif operation == "validate":
                 self.send(self.validate(request))
+            elif operation == "warm_up":
+                self.send(self.warm_up())
             elif operation == "release":
                 self.send({"ok": True, "restored": self.release()})
             elif operation == "exit":

@@ -109,6 +109,7 @@ class WorkerProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.environment: dict[str, Any] | None = None
         self.unavailable: dict[str, Any] | None = None
+        self.compiler_warmed = False
         self.starts = 0
         self._requests = -1
         self._responses = -1
@@ -153,6 +154,7 @@ class WorkerProcess:
             os.close(response_write)
             log.close()
         self.starts += 1
+        self.compiler_warmed = False  # a new process: its compiler stack starts cold
         self._requests, self._responses, self._buffer = request_write, response_read, b""
         hello = self._read(time.monotonic() + timeout)
         if hello.get("ok"):

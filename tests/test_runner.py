@@ -91,6 +91,25 @@ def test_a_turn_after_the_other_framework_starts_with_discarded_blocks(tmp_path,
         assert calls.count(f"{row['framework']} {row['size']}") == expected
 
 
+def test_compilers_start_once_per_worker_before_the_first_compiled_topic(tmp_path):
+    settings = settings_for(tmp_path, ["double", "raises"])
+    shutil.copytree(settings.snippets_dir / "double", settings.snippets_dir / "again")
+    for name in ("double", "again"):  # two topics that declare a compiled variant
+        toml = settings.snippets_dir / name / "topic.toml"
+        toml.write_text(toml.read_text().replace('label = "2 * x"',
+                                                 'label = "2 * x"\ncompiled = true'))
+    messages: list[str] = []
+    results = run_build(settings, messages.append)
+    warm_ups = [m for m in messages if "compiler once" in m]
+    assert warm_ups == ["Starting the JAX compiler once (before again)",
+                        "Starting the PyTorch compiler once (before again)"]
+    notes = {entry["topic"]: entry["notes"] for entry in results.data["topics"]}
+    assert [n.split(":")[0] for n in notes["again"]] == ["JAX", "PyTorch"]
+    assert all("started once before this topic" in n for n in notes["again"])
+    assert notes["double"] == [] and notes["raises"] == []  # already warm; compiles nothing
+    assert all(r["status"] == "ok" for r in results.data["results"] if r["topic"] != "raises")
+
+
 def test_quick_and_full_records_are_kept_apart(tmp_path):
     quick = settings_for(tmp_path, ["double"])
     full = dataclasses.replace(quick, measure=dataclasses.replace(quick.measure, quick=False))
