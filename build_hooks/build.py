@@ -18,8 +18,6 @@ from build_hooks.history import changes_between
 from build_hooks.results import BuildResults, Site, assemble, machine_label
 from build_hooks.settings import Settings
 from build_hooks.store import (
-    RECORD_FORMAT,
-    RECORD_SCHEMA,
     ResultStore,
     cache_key,
     key_parts,
@@ -40,8 +38,6 @@ def make_record(topic: Topic, key: str, run: TopicRun, machine: dict[str, Any],
     for framework, error in unavailable.items():
         frameworks.setdefault(framework, {"framework": framework, "unavailable": error})
     return {
-        "format": RECORD_FORMAT,
-        "schema_version": RECORD_SCHEMA,
         "topic": topic.name,
         "key": key,
         "measured_at": environment.now_iso(),
@@ -105,13 +101,11 @@ def _machine_results(topics: list[Topic], records: dict[str, dict[str, Any]],
     data = assemble(ordered, machine, name, settings)
     charts = {t.name: make_charts(t, [r for r in data["results"] if r["topic"] == t.name],
                                   settings.cache_dir, name) for t in shown}
-    frameworks: dict[str, Any] = {}
-    for record in records.values():
-        frameworks.update(record.get("frameworks") or {})
     latest = max((r["measured_at"] for r in records.values()), default=environment.now_iso())
     return BuildResults(
         topics=shown, data=data, ran=ran, charts=charts, records=records,
-        label=machine_label(machine, frameworks, latest), origin=origin, stale=stale or {},
+        label=machine_label(machine, data["environment"]["frameworks"], latest), origin=origin,
+        stale=stale or {},
         missing=[t.name for t in topics if t.name not in records])
 
 
@@ -170,8 +164,9 @@ def _measure(missing: list[tuple[Topic, str, dict[str, str], str]], settings: Se
             unavailable = {fw: w.unavailable for fw, w in pool.workers.items() if w.unavailable}
             record = make_record(topic, key, run, machine, settings, unavailable)
             record["key_parts"] = parts
-            store.save(record)
-            entries[topic.name] = (record, "fresh")
+            # What the store wrote (with the record header), so a save of this build's results
+            # holds the same records as the cache.
+            entries[topic.name] = (store.save(record), "fresh")
             ran.append(topic.name)
             log(f"Finished '{topic.name}' in {run.seconds:.1f} s")
         finished = True

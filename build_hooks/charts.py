@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS
 from build_hooks.atomic import write_atomically
+from build_hooks.render import CHART_SIZE, finite_number, format_seconds
 from build_hooks.topics import Topic
 
 if TYPE_CHECKING:  # matplotlib is imported only to draw (a warm rebuild never needs it)
@@ -71,8 +72,6 @@ THEMES = {
 
 def _number(value: Any) -> float | None:
     """A number that can be drawn on a log scale: finite and above 0."""
-    from build_hooks.render import finite_number
-
     number = finite_number(value)
     return number if number else None
 
@@ -104,12 +103,6 @@ def _series(topic: Topic, rows: list[dict[str, Any]], field: str) -> list[dict[s
     return series
 
 
-def _format_seconds(seconds: float) -> str:
-    from build_hooks.render import format_seconds
-
-    return format_seconds(seconds)
-
-
 def _describe_sweep(topic: Topic, series: list[dict[str, Any]], what: str,
                     fmt: Callable[[float], str]) -> str:
     parts = []
@@ -136,7 +129,7 @@ def chart_specs(topic: Topic, rows: list[dict[str, Any]]) -> list[dict[str, Any]
                 "xlabel": topic.size_name, "ylabel": "time per call", "series": series,
                 "description": _describe_sweep(
                     topic, series, "Median time per call (bars: interquartile range)",
-                    _format_seconds)})
+                    format_seconds)})
         if topic.flops is not None:
             series = _series(topic, rows, "gflops")
             if any(len(line["points"]) > 1 for line in series):
@@ -157,8 +150,8 @@ def chart_specs(topic: Topic, rows: list[dict[str, Any]]) -> list[dict[str, Any]
                     bars.append({"label": f"{FRAMEWORK_LABELS[framework]} · {variant.label}",
                                  "framework": framework, "first": first, "median": median})
         if bars:
-            text = "; ".join(f"{b['label']}: first call {_format_seconds(b['first'])}, then "
-                             f"{_format_seconds(b['median'])} per call" for b in bars)
+            text = "; ".join(f"{b['label']}: first call {format_seconds(b['first'])}, then "
+                             f"{format_seconds(b['median'])} per call" for b in bars)
             specs.append({
                 "kind": "first_call",
                 "title": f"First call (with compilation) against steady state, "
@@ -189,7 +182,7 @@ def _draw(spec: dict[str, Any], salt: str) -> str:
 
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no such font: fine
     with matplotlib.rc_context({**_style(), "svg.hashsalt": salt}):
-        figure, axes = plt.subplots(figsize=(7.0, 3.6))
+        figure, axes = plt.subplots(figsize=(CHART_SIZE[0] / 100, CHART_SIZE[1] / 100))
         if spec["kind"] == "first_call":
             bars = spec["bars"]
             positions = range(len(bars))
@@ -225,7 +218,7 @@ def _draw(spec: dict[str, Any], salt: str) -> str:
         if spec["kind"] in ("time", "first_call"):
             from matplotlib.ticker import FuncFormatter
 
-            axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _format_seconds(v)))
+            axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_seconds(v)))
         axes.set_ylabel(spec["ylabel"])
         axes.grid(True, which="major", linewidth=0.5)
         axes.legend(fontsize=9)

@@ -142,13 +142,11 @@ def _save(config_file: Path, refresh: bool) -> int:
         results = run_build(settings, progress)
     finally:
         progress.close()
-    frameworks: dict[str, object] = {}
-    for record in results.records.values():
-        frameworks.update(record.get("frameworks") or {})
     from build_hooks import environment
 
     path, replaced = save_bundle(settings.project_dir, results.data["machine_name"],
-                                 environment.machine(), frameworks, results.records)
+                                 environment.machine(), results.data["environment"]["frameworks"],
+                                 results.records)
     for old in replaced:
         print(f"Replaced {old.relative_to(settings.project_dir)} (same machine, same day)")
     print(f"Saved {len(results.records)} topic(s) for {results.label} to "

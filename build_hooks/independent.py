@@ -9,10 +9,11 @@ same worker on the same prepared call as the harness, so their medians can be co
 
 from __future__ import annotations
 
-import statistics
 import timeit
 from collections.abc import Callable
 from typing import Any
+
+from build_hooks import stats
 
 
 def torch_benchmark(call: Callable[[], Any], min_run_time: float) -> float:
@@ -29,7 +30,7 @@ def jax_timeit(call: Callable[[], Any], repeats: int = 7) -> float:
 
     timer = timeit.Timer(lambda: jax.block_until_ready(call()))
     number, _ = timer.autorange()
-    return statistics.median(t / number for t in timer.repeat(repeat=repeats, number=number))
+    return stats.median([t / number for t in timer.repeat(repeat=repeats, number=number)])
 
 
 def independent_median(framework: str, call: Callable[[], Any], min_run_time: float) -> float:

@@ -360,6 +360,11 @@ def render_notes(topic: Topic, results: BuildResults) -> str:
     return "\n".join(f"- {_escape_markdown(note)}" for note in notes) + "\n"
 
 
+# A chart's box on the page in CSS pixels; charts.py draws the figure at a hundredth of it in
+# inches, so the drawing and the reserved box have one aspect ratio.
+CHART_SIZE = (700, 360)
+
+
 def render_charts(topic: Topic, results: BuildResults, page_uri: str) -> str:
     """Each chart as a figure: the light and the dark drawing (Material shows the one that
     matches the palette), its title as alternative text, and a caption that describes it in
@@ -369,7 +374,8 @@ def render_charts(topic: Topic, results: BuildResults, page_uri: str) -> str:
         alt = _quote(chart.title).replace("]", ")").replace("[", "(")
         images = "\n".join(
             f"![{alt}]({relative_link(chart.path(scheme), page_uri)}#only-{scheme})"
-            f'{{ width="700" height="360" loading="lazy" }}' for scheme in ("light", "dark"))
+            f'{{ width="{CHART_SIZE[0]}" height="{CHART_SIZE[1]}" loading="lazy" }}'
+            for scheme in ("light", "dark"))
         figures.append(f'<figure class="comparison-chart" markdown>\n{images}\n<figcaption>'
                        f"{html.escape(chart.description)} The same numbers are in the table "
                        "below.</figcaption>\n</figure>\n")

@@ -28,10 +28,12 @@ RECORD_FORMAT = "jax-vs-pytorch/topic-record"
 RECORD_SCHEMA = 1
 
 
-# The code that measures: what runs inside the workers, and the runner, which decides the
-# protocol (rounds, budgets, settling). An edit to it is an edit to the measuring method, so it
-# invalidates every cached number even if HARNESS_VERSION was not bumped.
-WORKER_CODE = ("worker.py", "frameworks.py", "measure.py", "outputs.py", "runner.py")
+# The code that measures: what runs inside the workers, the runner, which decides the protocol
+# (rounds, budgets, settling), and workers.py, which sets the workers' environment (allocator
+# tunables, threads). An edit to it is an edit to the measuring method, so it invalidates every
+# cached number even if HARNESS_VERSION was not bumped.
+WORKER_CODE = ("worker.py", "frameworks.py", "measure.py", "outputs.py", "runner.py",
+               "workers.py")
 
 
 @functools.cache
@@ -114,9 +116,11 @@ class ResultStore:
             return None, f"cache file {path} is incomplete; measuring again"
         return record, "cached"
 
-    def save(self, record: dict[str, Any]) -> None:
+    def save(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Store a record under the record header; returns the record as stored."""
         record = {"format": RECORD_FORMAT, "schema_version": RECORD_SCHEMA, **record}
         write_atomically(self.path(record["topic"]), json.dumps(record, indent=1))
+        return record
 
     @contextlib.contextmanager
     def lock(self, on_wait: Callable[[], None]) -> Iterator[None]:

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import statistics
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from build_hooks import FRAMEWORK_LABELS, HARNESS_VERSION, environment
+from build_hooks import FRAMEWORK_LABELS, HARNESS_VERSION, environment, stats
 from build_hooks.atomic import write_atomically
 from build_hooks.build import Log, run_build
 from build_hooks.render import format_seconds
@@ -84,8 +83,8 @@ def run_validation(settings: Settings, log: Log) -> dict[str, Any]:
                             log(f"{topic.name} {framework} {variant.name}: "
                                 f"{response['error']['message']}")
                             continue
-                        harness = statistics.median(response["harness"])
-                        independent = statistics.median(response["independent"])
+                        harness = stats.median(response["harness"])
+                        independent = stats.median(response["independent"])
                         site_median = site_medians.get((topic.name, framework, variant.name,
                                                         size))
                         rows.append({

@@ -18,6 +18,7 @@ Each response is one JSON line. A snippet's exception is a result, not a worker 
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import os
@@ -164,9 +165,7 @@ class Worker:
                                "function: define it as a function or assign a callable"}}
                 continue
 
-            def call(function: Callable[..., Any] = function) -> Any:
-                return function(*arguments)
-
+            call = functools.partial(function, *arguments)  # no extra frame per timed call
             response["variants"][variant] = self._prepare_variant(
                 call, show, f"{prefix}.{variant}", request, own_files)
             if response["variants"][variant]["status"] == "ok":

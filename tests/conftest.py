@@ -46,12 +46,14 @@ class FixtureSite:
     root: Path
 
     def build(self, *args: str, tool: str = "mkdocs", strict: bool = True,
-              env: dict[str, str] | None = None, timeout: float = 600
+              env: dict[str, str] | None = None, timeout: float = 600, quiet: bool = True
               ) -> subprocess.CompletedProcess[str]:
+        """`quiet=False` lets the MkDocs-2 notices print (to test who prints them)."""
         command = [sys.executable, "-m", tool, "build", "-f", "mkdocs.yml", *args]
         if strict:
             command.append("--strict")
-        full_env = {**os.environ, **QUIET, **(env or {})}
+        full_env = {k: v for k, v in os.environ.items() if quiet or k not in QUIET}
+        full_env.update({**(QUIET if quiet else {}), **(env or {})})
         for name in ("COMPARISON_QUICK", "COMPARISON_REFRESH"):
             if env is None or name not in env:
                 full_env.pop(name, None)
@@ -95,6 +97,20 @@ def make_site(directory: Path, topics: list[str], settings: dict[str, Any] | Non
     # yaml.dump, not safe_dump: it names the highlight formatter with `!!python/name:`.
     (directory / "mkdocs.yml").write_text(yaml.dump(config, sort_keys=False))
     return FixtureSite(directory)
+
+
+def processes_with(marker: str) -> list[int]:
+    """Processes other than this one whose environment holds `marker` (workers, and
+    everything they started)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if marker.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
 
 
 def import_blocker(directory: Path, packages: tuple[str, ...]) -> str:

@@ -49,6 +49,27 @@ def test_methodology_states_the_settings_of_the_build(settings):
     assert missing == []
 
 
+def test_the_other_pages_state_the_settings_of_the_build(settings):
+    verdict = (f"p < {settings.significance_level:g}", f"{_percent(settings.min_speedup - 1)}")
+    expected = {
+        "docs/index.md": [f"U test, {verdict[0]}) **and** at least {verdict[1]} large"],
+        "docs/changes.md": [f"different ({verdict[0]}) and the medians are at least {verdict[1]}"
+                            " apart"],
+        "docs/data.md": [f"exceeds the noise threshold ({settings.noise_threshold:g})"],
+        "docs/methodology.md": [
+            f"alternates, {_number_word(validate.ROUNDS)} times, "
+            f"{_number_word(validate.BLOCKS_PER_ROUND)} harness blocks"],
+    }
+    missing = [(page, phrase) for page, phrases in expected.items() for phrase in phrases
+               if phrase not in _text(page)]
+    assert missing == []
+
+
+def _number_word(count: int) -> str:
+    return ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+            "ten"][count]
+
+
 def test_readme_states_the_settings_of_the_build(settings):
     text = _text("README.md")
     expected = [

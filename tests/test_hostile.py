@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import QUIET, import_blocker
+from .conftest import QUIET, import_blocker, processes_with
 
 pytestmark = pytest.mark.slow
 
@@ -28,19 +28,6 @@ CRASHES = {
     "segfault": ("ctypes.string_at(0)", "was killed by SIGSEGV (segmentation fault)"),
     "abort": ("os.abort()", "was killed by SIGABRT (aborted)"),
 }
-
-
-def _processes_with(marker: str) -> list[int]:
-    """Processes whose environment holds `marker` (workers and everything they started)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                if marker.encode() in (entry / "environ").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 @pytest.mark.parametrize("kind", sorted(CRASHES))
@@ -73,7 +60,7 @@ def test_hanging_snippet_and_the_processes_it_started_are_killed(site_factory, m
         '    import subprocess\n    subprocess.Popen(["sleep", "600"])\n    time.sleep(600)'))
     build = site.build(strict=False, env={"JAX_VS_PYTORCH_MARKER": marker})
     assert build.returncode == 0, build.stderr
-    assert _processes_with(marker) == []
+    assert processes_with(marker) == []
     page = html.unescape(site.html("topics/hangs"))
     assert "timed out: killed after 6 s" in page
     assert all(r["status"] == "ok" for r in site.rows("double"))
@@ -268,13 +255,13 @@ def test_ctrl_c_leaves_no_worker_behind_and_keeps_finished_topics(site_factory, 
     reader.start()
     assert seen.wait(timeout=120), "".join(lines)
     time.sleep(2)  # the JAX worker is now asleep inside the snippet
-    assert _processes_with(marker)  # workers are running
+    assert processes_with(marker)  # workers are running
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
     process.wait(timeout=60)
     reader.join(timeout=10)
     assert process.returncode != 0
     time.sleep(0.5)
-    assert _processes_with(marker) == [], "".join(lines)
+    assert processes_with(marker) == [], "".join(lines)
     record = json.loads((site.root / ".cache" / "double.quick.json").read_text())
     assert record["topic"] == "double" and all(r["status"] == "ok" for r in record["rows"])
     assert not (site.root / ".cache" / "hangs.quick.json").exists()

@@ -24,9 +24,12 @@ CPU_LABEL = "Fixture CPU (CPU, 2 cores) · 2026-11-25"
 
 
 def test_fixture_results_match_this_harness():
-    bundle = json.loads(next(FIXTURE_RESULTS.glob("*/results-*.json")).read_text())
-    assert bundle["harness_version"] == HARNESS_VERSION, \
-        "regenerate them: .venv/bin/python tests/fixtures/make_results.py"
+    paths = sorted(FIXTURE_RESULTS.glob("*/results-*.json"))
+    assert len(paths) == 3
+    for path in paths:
+        bundle = json.loads(path.read_text())
+        assert bundle["harness_version"] == HARNESS_VERSION, \
+            f"{path}: regenerate them: .venv/bin/python tests/fixtures/make_results.py"
 
 
 def frozen_project(site_factory, topics=("double",)):

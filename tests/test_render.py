@@ -108,6 +108,8 @@ def test_missing_fields_render_as_unknown_not_a_crash(tmp_path):
     page = expand(build_results(tmp_path, ["double"], edit), "{{ topic double }}")
     assert "| — | — | — | — |" in page
     assert "not measured on both sides" not in page  # the verdict cell is simply unknown
+    first_row = next(line for line in page.splitlines() if line.startswith("| 8 |"))
+    assert first_row.rstrip(" |").endswith("—")  # the verdict cell
     assert re.search(r"\| 8 \| JAX( · \*[^|]*\*)? \| — \|", page)
 
 

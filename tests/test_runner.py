@@ -14,7 +14,7 @@ import pytest
 from build_hooks.build import run_build
 from build_hooks.settings import MeasureSettings, Settings
 
-from .conftest import FIXTURE_TOPICS, import_blocker
+from .conftest import FIXTURE_TOPICS, import_blocker, processes_with
 
 pytestmark = pytest.mark.slow
 
@@ -148,18 +148,6 @@ def test_raising_snippet_is_a_result_with_a_trimmed_traceback(tmp_path):
     assert rows[("double", "jax", "double", 8)]["status"] == "ok"
 
 
-def _processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker in (entry / "environ").read_bytes().decode(errors="replace"):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
 def test_hanging_snippet_is_killed_with_its_children_and_reported(tmp_path, monkeypatch):
     marker = f"HANG_MARKER_{os.getpid()}_{time.time_ns()}"
     monkeypatch.setenv("JAX_VS_PYTORCH_TEST_MARKER", marker)
@@ -177,7 +165,7 @@ def test_hanging_snippet_is_killed_with_its_children_and_reported(tmp_path, monk
     assert rows[("hangs", "pytorch", "compute", 4)]["status"] == "ok"
     assert rows[("double", "jax", "double", 8)]["status"] == "ok"  # worker restarted
     assert elapsed < 60
-    assert _processes_with(marker) == []  # no worker or child left behind
+    assert processes_with(marker) == []  # no worker or child left behind
 
 
 def test_crashing_snippet_reports_the_exit_and_the_worker_restarts(tmp_path):
