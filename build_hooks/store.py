@@ -32,7 +32,8 @@ RECORD_SCHEMA = 1
 # (rounds, budgets, settling), and workers.py, which sets the workers' environment (allocator
 # tunables, threads). An edit to it is an edit to the measuring method, so it invalidates every
 # cached number even if HARNESS_VERSION was not bumped.
-WORKER_CODE = ("worker.py", "frameworks.py", "measure.py", "outputs.py", "runner.py",
+WORKER_CODE = ("worker/__main__.py", "worker/server.py", "worker/adapters.py",
+               "worker/timing.py", "worker/outputs.py", "worker/independent.py", "runner.py",
                "workers.py")
 
 

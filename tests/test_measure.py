@@ -7,13 +7,13 @@ import time
 
 import pytest
 
-from build_hooks import measure
+from build_hooks.worker import timing
 
 
 def test_inner_loop_grows_like_timeit_autorange():
     numbers = [1]
     while numbers[-1] < 1000:
-        numbers.append(measure._next_number(numbers[-1]))
+        numbers.append(timing._next_number(numbers[-1]))
     assert numbers == [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
 
 
@@ -24,7 +24,7 @@ def test_calibration_grows_the_block_until_it_lasts_long_enough():
         calls.append(1)
         time.sleep(0.001)
 
-    calibration = measure.calibrate(call, lambda result: None, min_block_s=0.02)
+    calibration = timing.calibrate(call, lambda result: None, min_block_s=0.02)
     assert not calibration.capped
     assert calibration.number in (20, 50)  # 1 ms calls: 20 of them reach 20 ms
     assert calibration.last_block_s >= 0.02
@@ -32,13 +32,13 @@ def test_calibration_grows_the_block_until_it_lasts_long_enough():
 
 
 def test_calibration_stops_at_its_time_limit_for_slow_calls():
-    calibration = measure.calibrate(lambda: time.sleep(0.2), lambda result: None,
+    calibration = timing.calibrate(lambda: time.sleep(0.2), lambda result: None,
                                     min_block_s=1.0, limit_s=0.3)
     assert calibration.capped and calibration.number == 1
 
 
 def test_samples_are_per_call_times_of_each_block():
-    samples = measure.sample_blocks(lambda: time.sleep(0.002), lambda result: None, number=5,
+    samples = timing.sample_blocks(lambda: time.sleep(0.002), lambda result: None, number=5,
                                     count=3)
     assert len(samples) == 3
     assert all(0.002 <= sample < 0.02 for sample in samples)
@@ -51,25 +51,25 @@ def test_settling_blocks_run_first_and_are_not_kept():
         calls.append(None)
         time.sleep(0.02 if len(calls) <= 3 else 0.001)
 
-    samples = measure.sample_blocks(call, lambda result: None, number=3, count=2, settle=1)
+    samples = timing.sample_blocks(call, lambda result: None, number=3, count=2, settle=1)
     assert len(calls) == 9 and len(samples) == 2
     assert all(sample < 0.015 for sample in samples)
-    kept_all = measure.sample_blocks(call, lambda result: None, number=3, count=2)
+    kept_all = timing.sample_blocks(call, lambda result: None, number=3, count=2)
     assert len(calls) == 15 and len(kept_all) == 2
 
 
 def test_garbage_collector_is_off_while_timing_and_restored_after():
     seen = []
     assert gc.isenabled()
-    measure.time_block(lambda: seen.append(gc.isenabled()), lambda result: None, number=3)
-    measure.time_first_call(lambda: seen.append(gc.isenabled()), lambda result: None)
+    timing.time_block(lambda: seen.append(gc.isenabled()), lambda result: None, number=3)
+    timing.time_first_call(lambda: seen.append(gc.isenabled()), lambda result: None)
     assert seen == [False, False, False, False]
     assert gc.isenabled()
 
 
 def test_every_call_is_waited_for_before_the_next():
     order = []
-    measure.time_block(lambda: order.append("call") or len(order),
+    timing.time_block(lambda: order.append("call") or len(order),
                        lambda result: order.append("block"), number=3)
     assert order == ["call", "block"] * 3
 
@@ -78,7 +78,7 @@ def test_every_call_is_waited_for_before_the_next():
 def test_jax_work_is_timed_until_its_result_is_ready_not_until_dispatch():
     """JAX dispatches asynchronously even on CPU: the call returns long before the result
     exists. The harness must time the whole computation."""
-    from build_hooks.frameworks import JaxAdapter
+    from build_hooks.worker.adapters import JaxAdapter
 
     adapter = JaxAdapter()
     import jax.numpy as jnp
@@ -92,10 +92,10 @@ def test_jax_work_is_timed_until_its_result_is_ready_not_until_dispatch():
         return x
 
     adapter.block(chain())  # compile the matmul once
-    dispatch_only = min(measure.time_block(chain, lambda result: None, 1) for _ in range(3))
+    dispatch_only = min(timing.time_block(chain, lambda result: None, 1) for _ in range(3))
     adapter.block(chain())  # drain anything still queued
-    harness = min(measure.time_block(chain, adapter.block, 1) for _ in range(3))
-    _, first = measure.time_first_call(chain, adapter.block)
+    harness = min(timing.time_block(chain, adapter.block, 1) for _ in range(3))
+    _, first = timing.time_first_call(chain, adapter.block)
     # The work behind one chain: wait for a result that is certainly finished.
     started = time.perf_counter()
     adapter.block(chain())

@@ -1,4 +1,5 @@
-"""The worker: one process per framework, started by `runner` as `python -m build_hooks.worker`.
+"""The worker's request loop: one process per framework, started by the parent as
+`python -m build_hooks.worker`.
 
 It imports its framework once and then serves requests, one at a time, over two pipes that the
 parent passes by file descriptor (stdin is /dev/null, so a snippet cannot read the protocol):
@@ -33,8 +34,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from build_hooks import measure, outputs, stats
-from build_hooks.frameworks import load_adapter
+from build_hooks import stats
+from build_hooks.worker import outputs, timing
+from build_hooks.worker.adapters import load_adapter
 
 
 @contextmanager
@@ -179,7 +181,7 @@ class Worker:
         expected = request.get("expect_error")
         with redirected_output(f"{prefix}.stdout", f"{prefix}.stderr"):
             try:
-                result, first_call_s = measure.time_first_call(call, block)
+                result, first_call_s = timing.time_first_call(call, block)
                 if show is not None:
                     show(result)
             except (Exception, SystemExit) as error:
@@ -202,7 +204,7 @@ class Worker:
         del result
         with redirected_output(os.devnull, os.devnull):
             try:
-                calibration = measure.calibrate(call, block, request["measure"]["min_block_s"],
+                calibration = timing.calibrate(call, block, request["measure"]["min_block_s"],
                                                 limit_s=request["measure"]["max_time_s"] / 2)
             except (Exception, SystemExit) as error:
                 return {**failure(error, own_files), "first_call_s": first_call_s,
@@ -222,7 +224,7 @@ class Worker:
         started = time.perf_counter()
         with redirected_output(os.devnull, os.devnull):
             try:
-                samples = measure.sample_blocks(call, self.adapter.block, request["number"],
+                samples = timing.sample_blocks(call, self.adapter.block, request["number"],
                                                 request["blocks"], request.get("settle", 0))
             except (Exception, SystemExit) as error:
                 files = {getattr(self.module, "__file__", "")}
@@ -232,14 +234,14 @@ class Worker:
 
     def validate(self, request: dict[str, Any]) -> dict[str, Any]:
         """Alternate harness blocks and an independent timer on one prepared variant."""
-        from build_hooks.independent import independent_median
+        from build_hooks.worker.independent import independent_median
 
         call = self.prepared[request["variant"]]
         harness, independent = [], []
         with redirected_output(os.devnull, os.devnull):
             try:
                 for _ in range(request["rounds"]):
-                    samples = measure.sample_blocks(call, self.adapter.block,
+                    samples = timing.sample_blocks(call, self.adapter.block,
                                                     request["number"], request["blocks"])
                     harness.append(stats.median(samples))
                     independent.append(independent_median(self.framework, call,
@@ -323,6 +325,3 @@ def main(argv: list[str] | None = None) -> int:
     worker.serve(requests)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
