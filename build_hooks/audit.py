@@ -18,9 +18,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from build_hooks import environment
-from build_hooks.atomic import write_atomically
-from build_hooks.build import Log
+from build_hooks.core import Log, host
+from build_hooks.core.jsonfile import write_versioned
+from build_hooks.stored import machine_dir
 
 LIGHTHOUSE = "lighthouse@12.2.3"
 CHROMIUM = "/usr/bin/chromium"
@@ -29,6 +29,7 @@ CHROME_FLAGS = ("--headless=new --no-sandbox --disable-gpu --disable-quic --no-f
 PAGES = ("", "topics/eager_vs_compiled/")
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 TARGET = 0.98
+AUDIT_FORMAT = "jax-vs-pytorch/audit"
 
 
 class AuditError(Exception):
@@ -92,17 +93,16 @@ def run_audit(project_dir: Path, site_dir: Path, log: Log) -> dict[str, Any]:
     finally:
         server.shutdown()
         server.server_close()
-    machine = environment.machine()
+    machine = host.machine()
     result: dict[str, Any] = {
-        "format": "jax-vs-pytorch/audit", "schema_version": 1, "tool": LIGHTHOUSE,
-        "measured_at": environment.now_iso(), "machine_name": environment.machine_name(machine),
+        "tool": LIGHTHOUSE,
+        "measured_at": host.now_iso(), "machine_name": host.machine_name(machine),
         "target": TARGET, "scores": scores, "audits_below_1": failing,
         "meets_target": all(score >= TARGET for page in scores.values()
                             for score in page["desktop"].values()),
     }
-    write_atomically(project_dir / "results" / result["machine_name"] / "audit.json",
-                     json.dumps(result, indent=1))
-    return result
+    return write_versioned(machine_dir(project_dir, result["machine_name"]) / "audit.json",
+                           AUDIT_FORMAT, 1, result)
 
 
 def format_report(result: dict[str, Any]) -> str:

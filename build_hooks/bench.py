@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import statistics
@@ -26,12 +25,13 @@ from typing import Any
 
 import yaml
 
-from build_hooks import environment
-from build_hooks.atomic import write_atomically
-from build_hooks.build import Log
+from build_hooks.core import Log, host
+from build_hooks.core.jsonfile import write_versioned
+from build_hooks.stored import machine_dir
 
 QUIET = {"DISABLE_MKDOCS_2_WARNING": "true", "NO_MKDOCS_2_WARNING": "1"}
 WARM_LIMIT = 1.3
+BENCH_FORMAT = "jax-vs-pytorch/bench"
 
 
 def _build(config: Path, site_dir: Path, env: dict[str, str], *extra: str
@@ -158,14 +158,13 @@ def run_bench(config_file: Path, repeats: int, log: Log) -> dict[str, Any]:
                               capture_output=True, text=True)
         cold_seconds = time.perf_counter() - started
         cold_log = cold.stdout + cold.stderr
-    machine = environment.machine()
+    machine = host.machine()
     warm, without = statistics.median(warm_times), statistics.median(plain_times)
     starts = {label: len(re.findall(rf"Starting the {label} worker", cold_log))
               for label in ("JAX", "PyTorch")}
     report: dict[str, Any] = {
-        "format": "jax-vs-pytorch/bench", "schema_version": 1,
-        "machine_name": environment.machine_name(machine), "machine": machine,
-        "measured_at": environment.now_iso(),
+        "machine_name": host.machine_name(machine), "machine": machine,
+        "measured_at": host.now_iso(),
         "warm_rebuild_s": warm_times, "without_hooks_s": plain_times,
         "prerendered_s": prerendered_times,
         "warm_median_s": warm, "without_hooks_median_s": without, "ratio": warm / without,
@@ -176,9 +175,8 @@ def run_bench(config_file: Path, repeats: int, log: Log) -> dict[str, Any]:
         "cold_topics_measured": len(re.findall(r"Measuring topic \d+/\d+", cold_log)),
         "cold_worker_starts": starts,
     }
-    destination = config_file.parent / "results" / report["machine_name"] / "bench.json"
-    write_atomically(destination, json.dumps(report, indent=1))
-    return report
+    return write_versioned(machine_dir(config_file.parent, report["machine_name"]) / "bench.json",
+                           BENCH_FORMAT, 1, report)
 
 
 def format_report(report: dict[str, Any]) -> str:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from build_hooks import FRAMEWORKS, HARNESS_VERSION, environment
+from build_hooks import FRAMEWORKS, HARNESS_VERSION
 from build_hooks.charts import make_charts
+from build_hooks.core import Log, host
 from build_hooks.history import changes_between
 from build_hooks.results import BuildResults, Site, assemble, machine_label
 from build_hooks.settings import Settings
@@ -29,9 +29,6 @@ from build_hooks.topics import Topic, discover_topics
 if TYPE_CHECKING:  # the runner is imported only when something must be measured
     from build_hooks.runner import TopicRun
 
-Log = Callable[[str], None]
-
-
 def make_record(topic: Topic, key: str, run: TopicRun, machine: dict[str, Any],
                 settings: Settings, unavailable: dict[str, Any]) -> dict[str, Any]:
     frameworks = dict(run.environments)
@@ -40,7 +37,7 @@ def make_record(topic: Topic, key: str, run: TopicRun, machine: dict[str, Any],
     return {
         "topic": topic.name,
         "key": key,
-        "measured_at": environment.now_iso(),
+        "measured_at": host.now_iso(),
         "harness_version": HARNESS_VERSION,
         "machine": machine,
         "frameworks": frameworks,
@@ -62,8 +59,8 @@ def run_build(settings: Settings, log: Log, topics: list[Topic] | None = None,
     """
     if topics is None:
         topics = discover_topics(settings.snippets_dir)
-    machine = environment.machine()
-    fingerprint = environment.fingerprint(machine)
+    machine = host.machine()
+    fingerprint = host.fingerprint(machine)
     store = ResultStore(settings.cache_dir, quick=settings.measure.quick)
     entries: dict[str, tuple[dict[str, Any], str]] = {}
     missing: list[tuple[Topic, str, dict[str, str], str]] = []
@@ -85,7 +82,7 @@ def run_build(settings: Settings, log: Log, topics: list[Topic] | None = None,
             _measure(missing, settings, store, machine, entries, ran, log)
     else:
         log(f"All {len(topics)} topic(s) came from the cache; nothing to run")
-    name = environment.machine_name(machine)
+    name = host.machine_name(machine)
     return _machine_results(topics, {t: entries[t][0] for t in entries},
                             {t: entries[t][1] for t in entries}, machine, name, settings,
                             ran=ran, origin="this build")
@@ -101,7 +98,7 @@ def _machine_results(topics: list[Topic], records: dict[str, dict[str, Any]],
     data = assemble(ordered, machine, name, settings)
     charts = {t.name: make_charts(t, [r for r in data["results"] if r["topic"] == t.name],
                                   settings.cache_dir, name) for t in shown}
-    latest = max((r["measured_at"] for r in records.values()), default=environment.now_iso())
+    latest = max((r["measured_at"] for r in records.values()), default=host.now_iso())
     return BuildResults(
         topics=shown, data=data, ran=ran, charts=charts, records=records,
         label=machine_label(machine, data["environment"]["frameworks"], latest), origin=origin,

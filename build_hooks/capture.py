@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from build_hooks.core.formatting import human_bytes
+
 # CSI sequences (colours, cursor moves), OSC sequences (titles, links) and lone escapes.
 ANSI_PATTERN = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]")
 # Control characters other than tab and newline say nothing to a reader.
@@ -21,15 +23,6 @@ def clean_text(raw: bytes) -> str:
     text = raw.decode("utf-8", errors="replace")
     text = ANSI_PATTERN.sub("", text.replace("\r\n", "\n"))
     return CONTROL_PATTERN.sub("", text)
-
-
-def human_bytes(count: int) -> str:
-    size = float(count)
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{count} bytes"
 
 
 def read_capture(path: Path, limit: int) -> str:

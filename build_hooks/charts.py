@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS
-from build_hooks.atomic import write_atomically
-from build_hooks.render import CHART_SIZE, finite_number, format_seconds
+from build_hooks.core.atomic import write_atomically
+from build_hooks.core.formatting import finite_number, format_seconds
+from build_hooks.render import CHART_SIZE
 from build_hooks.topics import Topic
 
 if TYPE_CHECKING:  # matplotlib is imported only to draw (a warm rebuild never needs it)

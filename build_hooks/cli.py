@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if report["all_in_range"] else 1
 
     from build_hooks.build import run_build
-    from build_hooks.render import format_seconds
+    from build_hooks.core.formatting import format_seconds
 
     settings = _settings(config_file, refresh=getattr(args, "refresh", False),
                          quick=getattr(args, "quick", False))
@@ -142,10 +142,10 @@ def _save(config_file: Path, refresh: bool) -> int:
         results = run_build(settings, progress)
     finally:
         progress.close()
-    from build_hooks import environment
+    from build_hooks.core import host
 
     path, replaced = save_bundle(settings.project_dir, results.data["machine_name"],
-                                 environment.machine(), results.data["environment"]["frameworks"],
+                                 host.machine(), results.data["environment"]["frameworks"],
                                  results.records)
     for old in replaced:
         print(f"Replaced {old.relative_to(settings.project_dir)} (same machine, same day)")
@@ -155,13 +155,13 @@ def _save(config_file: Path, refresh: bool) -> int:
 
 
 def _compare(before: Path, after: Path, settings: Settings) -> int:
+    from build_hooks.core.formatting import format_seconds
     from build_hooks.history import compare_records, version_changes
-    from build_hooks.render import format_seconds
-    from build_hooks.stored import _read
+    from build_hooks.stored import read_bundle
 
     bundles = []
     for path in (before, after):
-        bundle, problem = _read(path)
+        bundle, problem = read_bundle(path)
         if bundle is None:
             print(f"compare: {path} {problem}", file=sys.stderr)
             return 2

@@ -29,7 +29,7 @@ import pygments
 import pymdownx
 from markdown.util import STX
 
-from build_hooks.atomic import write_atomically
+from build_hooks.core.atomic import write_atomically
 
 CACHE_FORMAT = "jax-vs-pytorch/highlight-cache"
 CACHE_SCHEMA = 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from build_hooks import stats
+from build_hooks.core import stats
 from build_hooks.settings import Settings
 from build_hooks.stored import Bundle
 from build_hooks.topics import Topic

@@ -16,7 +16,6 @@ line, never silently left in the page.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from build_hooks import FRAMEWORKS, render, render_site
+from build_hooks.core.jsonfile import read_versioned
 from build_hooks.results import Site
+from build_hooks.stored import VALIDATION_FILE, VALIDATION_FORMAT, VALIDATION_SCHEMA
 
 DIRECTIVE = re.compile(r"^\{\{\s*(?P<name>\w+)(?P<args>(?:\s+[\w-]+)*)\s*\}\}\s*$")
 FENCE = re.compile(r"^\s*(?P<marks>`{3,}|~{3,})")
@@ -100,16 +101,12 @@ def _expand(name: str, args: list[str], site: Site, context: PageContext,
 def load_validation_reports(project_dir: Path | None, where: str) -> list[dict[str, Any]]:
     """Every results/<machine>/validation.json; an unreadable one is an error naming it."""
     reports = []
-    for path in sorted((project_dir or Path(".")).glob("results/*/validation.json")):
-        try:
-            report = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise DirectiveError(f"{where}: {path} is unreadable ({error}). Fix: run "
-                                 "`make validate` again on that machine") from None
-        if report.get("format") != "jax-vs-pytorch/validation" or \
-                report.get("schema_version") != 1:
-            raise DirectiveError(f"{where}: {path} is not a validation report of schema 1. "
-                                 "Fix: run `make validate` again on that machine")
+    for path in sorted((project_dir or Path(".")).glob(f"results/*/{VALIDATION_FILE}")):
+        report, problem = read_versioned(path, VALIDATION_FORMAT, VALIDATION_SCHEMA,
+                                         "validation report")
+        if report is None:
+            raise DirectiveError(f"{where}: {path} {problem}. Fix: run `make validate` again "
+                                 "on that machine")
         reports.append(report)
     return reports
 

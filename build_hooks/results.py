@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS, HARNESS_VERSION, stats
-from build_hooks.environment import now_iso
+from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS, HARNESS_VERSION
+from build_hooks.core import stats
+from build_hooks.core.host import now_iso
 from build_hooks.settings import Settings
 from build_hooks.topics import Topic
 

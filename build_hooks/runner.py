@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS
 from build_hooks.capture import read_capture
+from build_hooks.core import Log
+from build_hooks.core.protocol import Measure, Prepare, Release, Request, WarmUp
 from build_hooks.settings import Settings
 from build_hooks.topics import REQUIREMENTS, Topic
 from build_hooks.workers import WorkerFailure, WorkerProcess, worker_environment
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -43,7 +42,7 @@ class TopicRun:
 class WorkerPool:
     """The build's workers, one per framework, started lazily and restarted after a failure."""
 
-    def __init__(self, settings: Settings, run_dir: Path, progress: Progress):
+    def __init__(self, settings: Settings, run_dir: Path, progress: Log):
         self.settings = settings
         self.run_dir = run_dir
         self.progress = progress
@@ -91,17 +90,16 @@ def display_path(path: Path, project_dir: Path) -> str:
         return str(path)
 
 
-def prepare_message(topic: Topic, framework: str, size: int, prefix: Path,
-                    settings: Settings) -> dict[str, Any]:
+def prepare_request(topic: Topic, framework: str, size: int, prefix: Path,
+                    settings: Settings) -> Prepare:
     """The worker request that loads a topic at one size and prepares every variant."""
-    return {
-        "op": "prepare", "topic": topic.name, "size": size,
-        "inputs_path": display_path(topic.inputs.path, settings.project_dir),
-        "side_path": display_path(topic.sides[framework].path, settings.project_dir),
-        "variants": [v.name for v in topic.variants], "capture_prefix": str(prefix),
-        "measure": settings.measure.as_dict(),
-        "expect_error": topic.expect_error.get(framework),
-    }
+    return Prepare(
+        topic=topic.name, size=size,
+        inputs_path=display_path(topic.inputs.path, settings.project_dir),
+        side_path=display_path(topic.sides[framework].path, settings.project_dir),
+        variants=[v.name for v in topic.variants], capture_prefix=str(prefix),
+        min_block_s=settings.measure.min_block_s, max_time_s=settings.measure.max_time_s,
+        expect_error=topic.expect_error.get(framework))
 
 
 def unmet_requirement(topic: Topic, backend: str) -> str | None:
@@ -124,7 +122,7 @@ def _row(topic: Topic, framework: str, variant: str, size: int, status: str,
 
 
 class TopicRunner:
-    def __init__(self, pool: WorkerPool, settings: Settings, progress: Progress):
+    def __init__(self, pool: WorkerPool, settings: Settings, progress: Log):
         self.pool = pool
         self.settings = settings
         self.progress = progress
@@ -177,7 +175,7 @@ class TopicRunner:
         result.seconds = time.monotonic() - started
         return result
 
-    def _request(self, framework: str, message: dict[str, Any], spent: dict[str, float],
+    def _request(self, framework: str, message: Request, spent: dict[str, float],
                  failed: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
         """One request within the framework's remaining time; None once the framework failed."""
         if framework in failed:
@@ -211,7 +209,7 @@ class TopicRunner:
                  where: str) -> dict[str, Any] | None:
         prefix = topic_dir / f"{framework}-{size}"
         self.progress(f"Running {where}: setup, first calls, calibration")
-        message = prepare_message(topic, framework, size, prefix, self.settings)
+        message = prepare_request(topic, framework, size, prefix, self.settings)
         started = time.monotonic()
         response = self._request(framework, message, spent, failed)
         limit = self.settings.output_limit_bytes
@@ -269,9 +267,9 @@ class TopicRunner:
                         count = min(count, max(1, int(budget / block_s) - settle))
                     if count <= 0 or budget <= 0:
                         continue
-                    response = self._request(framework, {
-                        "op": "measure", "variant": variant, "number": info["number"],
-                        "blocks": count, "settle": settle}, spent, failed)
+                    response = self._request(framework, Measure(
+                        variant=variant, number=info["number"], blocks=count, settle=settle),
+                        spent, failed)
                     if response is None:
                         break
                     if response["status"] != "ok":
@@ -311,7 +309,7 @@ class TopicRunner:
                 fields["error"] = info["error"]
             result.rows.append(_row(topic, framework, variant.name, size, status, **fields))
         if framework not in failed:
-            response = self._request(framework, {"op": "release"}, spent, failed)
+            response = self._request(framework, Release(), spent, failed)
             if response and response.get("restored"):
                 names = ", ".join(response["restored"])
                 result.notes.append(f"{FRAMEWORK_LABELS[framework]} at {topic.size_name}="
@@ -328,7 +326,7 @@ class TopicRunner:
                 continue
             self.progress(f"Starting the {FRAMEWORK_LABELS[framework]} compiler once "
                           f"(before {topic.name})")
-            response = self._request(framework, {"op": "warm_up"}, spent, failed)
+            response = self._request(framework, WarmUp(), spent, failed)
             if response is None:
                 continue
             worker.compiler_warmed = True

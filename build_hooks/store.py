@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from build_hooks import HARNESS_VERSION
-from build_hooks.atomic import write_atomically
+from build_hooks.core.jsonfile import read_versioned, write_versioned
 from build_hooks.settings import Settings
 from build_hooks.topics import Topic
 
@@ -96,17 +96,11 @@ class ResultStore:
         """The stored record for this key, or None and why it cannot be used (`parts`, the
         key's components, let the reason say what changed)."""
         path = self.path(topic)
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None, "not measured yet"
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            return None, f"cache file {path} is unreadable ({error}); measuring again"
-        if not isinstance(record, dict) or record.get("format") != RECORD_FORMAT:
-            return None, f"cache file {path} is not a topic record; measuring again"
-        if record.get("schema_version") != RECORD_SCHEMA:
-            return None, (f"cache file {path} has schema {record.get('schema_version')}, this "
-                          f"harness writes {RECORD_SCHEMA}; measuring again")
+        record, problem = read_versioned(path, RECORD_FORMAT, RECORD_SCHEMA, "topic record")
+        if record is None:
+            if problem == "missing":
+                return None, "not measured yet"
+            return None, f"cache file {path} {problem}; measuring again"
         if record.get("key") != key:
             stored = record.get("key_parts") or {}
             changed = [_CHANGE_NAMES[name] for name in _CHANGE_NAMES
@@ -119,9 +113,7 @@ class ResultStore:
 
     def save(self, record: dict[str, Any]) -> dict[str, Any]:
         """Store a record under the record header; returns the record as stored."""
-        record = {"format": RECORD_FORMAT, "schema_version": RECORD_SCHEMA, **record}
-        write_atomically(self.path(record["topic"]), json.dumps(record, indent=1))
-        return record
+        return write_versioned(self.path(record["topic"]), RECORD_FORMAT, RECORD_SCHEMA, record)
 
     @contextlib.contextmanager
     def lock(self, on_wait: Callable[[], None]) -> Iterator[None]:

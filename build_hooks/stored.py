@@ -15,19 +15,22 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from build_hooks import HARNESS_VERSION, environment
-from build_hooks.atomic import write_atomically
+from build_hooks import HARNESS_VERSION
+from build_hooks.core import Log, host
+from build_hooks.core.atomic import write_atomically
+from build_hooks.core.jsonfile import read_versioned, write_versioned
 from build_hooks.store import RECORD_FORMAT, RECORD_SCHEMA
 
 BUNDLE_FORMAT = "jax-vs-pytorch/results"
 BUNDLE_SCHEMA = 1
 BUNDLE_PATTERN = "results-*.json"
-Log = Callable[[str], None]
+VALIDATION_FORMAT = "jax-vs-pytorch/validation"
+VALIDATION_SCHEMA = 1
+VALIDATION_FILE = "validation.json"
 
 
 @dataclass
@@ -43,6 +46,12 @@ class Bundle:
     @property
     def day(self) -> str:
         return self.measured_at[:10]
+
+
+def machine_dir(project_dir: Path, machine_name: str) -> Path:
+    """`results/<machine>/`: the machine's results files and its validation, bench and audit
+    reports."""
+    return project_dir / "results" / machine_name
 
 
 def git_commit(project_dir: Path) -> dict[str, Any]:
@@ -65,20 +74,19 @@ def save_bundle(project_dir: Path, machine_name: str, machine: dict[str, Any],
     """Write the current machine's records as a new results file. A file of the same machine
     and day is replaced (one refresh a day is the history's grain); returns the new path and
     the replaced ones, which the caller reports."""
-    measured_at = environment.now_iso()
+    measured_at = host.now_iso()
     stamp = re.sub(r"[^0-9T]", "", measured_at[:19])  # 20261125T141530
-    directory = project_dir / "results" / machine_name
+    directory = machine_dir(project_dir, machine_name)
     path = directory / f"results-{stamp}.json"
     if path.exists():
         raise FileExistsError(f"{path} exists already; wait a second and save again")
     replaced = sorted(directory.glob(f"results-{stamp[:8]}T*.json"))
     bundle = {
-        "format": BUNDLE_FORMAT, "schema_version": BUNDLE_SCHEMA,
         "harness_version": HARNESS_VERSION, "machine_name": machine_name,
         "measured_at": measured_at, "machine": machine, "frameworks": frameworks,
         "commit": git_commit(project_dir), "topics": records,
     }
-    write_atomically(path, json.dumps(bundle, indent=1))
+    write_versioned(path, BUNDLE_FORMAT, BUNDLE_SCHEMA, bundle)
     write_atomically(directory / "machine.json", json.dumps(
         {"machine_name": machine_name, **machine}, indent=1))
     for old in replaced:
@@ -86,16 +94,15 @@ def save_bundle(project_dir: Path, machine_name: str, machine: dict[str, Any],
     return path, replaced
 
 
-def _read(path: Path) -> tuple[Bundle | None, str]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        return None, f"cannot be read ({error}); restore it from git or delete it"
-    if not isinstance(data, dict) or data.get("format") != BUNDLE_FORMAT:
-        return None, "is not a results file of this project"
-    if data.get("schema_version") != BUNDLE_SCHEMA:
-        return None, (f"has schema {data.get('schema_version')}, this version reads "
-                      f"{BUNDLE_SCHEMA}; measure that machine again and save")
+def read_bundle(path: Path) -> tuple[Bundle | None, str]:
+    """The results file, or None and its problem with the fix."""
+    data, problem = read_versioned(path, BUNDLE_FORMAT, BUNDLE_SCHEMA, "results file")
+    if data is None:
+        if problem == "missing":
+            return None, "does not exist; check the path"
+        fix = ("measure that machine again and save" if "schema" in problem
+               else "restore it from git or delete it")
+        return None, f"{problem}; {fix}"
     if data.get("harness_version") != HARNESS_VERSION:
         return None, (f"was measured by harness version {data.get('harness_version')}, this "
                       f"is {HARNESS_VERSION}; measure that machine again and save")
@@ -117,7 +124,7 @@ def load_history(project_dir: Path, log: Log) -> dict[str, list[Bundle]]:
     `log` receives one message per file skipped, naming it, the problem and the fix."""
     history: dict[str, list[Bundle]] = {}
     for path in sorted((project_dir / "results").glob(f"*/{BUNDLE_PATTERN}")):
-        bundle, problem = _read(path)
+        bundle, problem = read_bundle(path)
         if bundle is None:
             log(f"Skipping {path.relative_to(project_dir)}: it {problem}")
             continue

@@ -13,30 +13,32 @@ methodology page shows it.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from build_hooks import FRAMEWORK_LABELS, HARNESS_VERSION, environment, stats
-from build_hooks.atomic import write_atomically
+from build_hooks import FRAMEWORK_LABELS, HARNESS_VERSION
 from build_hooks.build import Log, run_build
-from build_hooks.render import format_seconds
-from build_hooks.runner import WorkerPool, prepare_message
+from build_hooks.core import host, stats
+from build_hooks.core.formatting import format_seconds
+from build_hooks.core.jsonfile import write_versioned
+from build_hooks.core.protocol import Release, Validate
+from build_hooks.runner import WorkerPool, prepare_request
 from build_hooks.settings import Settings
+from build_hooks.stored import (
+    VALIDATION_FILE,
+    VALIDATION_FORMAT,
+    VALIDATION_SCHEMA,
+    machine_dir,
+)
 from build_hooks.topics import discover_topics
 from build_hooks.workers import WorkerFailure
 
 LOW, HIGH = 0.8, 1.25
-VALIDATION_FORMAT = "jax-vs-pytorch/validation"
 ROUNDS = 5
 BLOCKS_PER_ROUND = 3
 MIN_RUN_TIME = 0.2  # torch.utils.benchmark's default
-
-
-def validation_path(project_dir: Path, machine_name: str) -> Path:
-    return project_dir / "results" / machine_name / "validation.json"
 
 
 def run_validation(settings: Settings, log: Log) -> dict[str, Any]:
@@ -45,7 +47,7 @@ def run_validation(settings: Settings, log: Log) -> dict[str, Any]:
     site = run_build(settings, log, topics)
     site_medians = {(r["topic"], r["framework"], r["variant"], r["size"]): r["median_s"]
                     for r in site.data["results"]}
-    machine = environment.machine()
+    machine = host.machine()
     run_dir = Path(tempfile.mkdtemp(prefix="jax-vs-pytorch-validate-"))
     pool = WorkerPool(settings, run_dir, log)
     rows: list[dict[str, Any]] = []
@@ -57,7 +59,7 @@ def run_validation(settings: Settings, log: Log) -> dict[str, Any]:
                     worker = pool.get(framework)
                     if worker.unavailable is not None:
                         continue
-                    message = prepare_message(topic, framework, size,
+                    message = prepare_request(topic, framework, size,
                                               run_dir / f"{topic.name}-{framework}-{size}",
                                               settings)
                     try:
@@ -75,10 +77,10 @@ def run_validation(settings: Settings, log: Log) -> dict[str, Any]:
                             continue
                         log(f"Validating {topic.name} · {FRAMEWORK_LABELS[framework]} · "
                             f"{variant.name} · {topic.size_name}={size}")
-                        response = pool.workers[framework].request({
-                            "op": "validate", "variant": variant.name, "number": info["number"],
-                            "blocks": BLOCKS_PER_ROUND, "rounds": ROUNDS,
-                            "min_run_time": MIN_RUN_TIME}, settings.timeout_s)
+                        response = pool.workers[framework].request(Validate(
+                            variant=variant.name, number=info["number"],
+                            blocks=BLOCKS_PER_ROUND, rounds=ROUNDS,
+                            min_run_time=MIN_RUN_TIME), settings.timeout_s)
                         if not response.get("ok"):
                             log(f"{topic.name} {framework} {variant.name}: "
                                 f"{response['error']['message']}")
@@ -98,7 +100,7 @@ def run_validation(settings: Settings, log: Log) -> dict[str, Any]:
                             if framework == "pytorch" else "timeit + jax.block_until_ready",
                         })
                 for framework in prepared:
-                    pool.workers[framework].request({"op": "release"}, settings.timeout_s)
+                    pool.workers[framework].request(Release(), settings.timeout_s)
         frameworks = {fw: w.environment for fw, w in pool.workers.items() if w.environment}
         pool.close()
     except BaseException:
@@ -106,12 +108,10 @@ def run_validation(settings: Settings, log: Log) -> dict[str, Any]:
         raise
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
-    name = environment.machine_name(machine)
+    name = host.machine_name(machine)
     report = {
-        "format": VALIDATION_FORMAT,
-        "schema_version": 1,
         "machine_name": name,
-        "measured_at": environment.now_iso(),
+        "measured_at": host.now_iso(),
         "harness_version": HARNESS_VERSION,
         "machine": machine,
         "frameworks": frameworks,
@@ -120,8 +120,8 @@ def run_validation(settings: Settings, log: Log) -> dict[str, Any]:
         "all_in_range": all(LOW <= row["ratio"] <= HIGH for row in rows) and bool(rows),
         "rows": rows,
     }
-    write_atomically(validation_path(settings.project_dir, name), json.dumps(report, indent=1))
-    return report
+    return write_versioned(machine_dir(settings.project_dir, name) / VALIDATION_FILE,
+                           VALIDATION_FORMAT, VALIDATION_SCHEMA, report)
 
 
 def format_report(report: dict[str, Any]) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import build_hooks
+from build_hooks.core.protocol import Exit, Request, encode
 
 PACKAGE_PARENT = str(Path(build_hooks.__file__).resolve().parent.parent)
 
@@ -164,13 +165,13 @@ class WorkerProcess:
             self.unavailable = hello["error"]
             self.stop()
 
-    def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+    def request(self, message: Request, timeout: float) -> dict[str, Any]:
         """Send one request and wait at most `timeout` seconds for its answer."""
         if not self.alive:
             returncode = self.process.poll() if self.process is not None else None
             raise WorkerFailure("crashed", describe_exit(returncode))
         try:
-            os.write(self._requests, (json.dumps(message) + "\n").encode())
+            os.write(self._requests, (encode(message) + "\n").encode())
         except BrokenPipeError:
             raise WorkerFailure("crashed", self._exit_message()) from None
         return self._read(time.monotonic() + max(timeout, 0.0))
@@ -227,7 +228,7 @@ class WorkerProcess:
         """Ask the worker to exit; kill it (and what it started) if it does not in time."""
         if self.alive:
             try:
-                self.request({"op": "exit"}, timeout=5)
+                self.request(Exit(), timeout=5)
                 assert self.process is not None
                 self.process.wait(timeout=5)
             except (WorkerFailure, subprocess.TimeoutExpired):

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from build_hooks.capture import clean_text, human_bytes, read_capture
+from build_hooks.capture import clean_text, read_capture
+from build_hooks.core.formatting import human_bytes
 
 NOTE_PATTERN = re.compile(r"\n\[\.\.\. (.+?) of output cut here; (.+?) in all \.\.\.\]\n")
 

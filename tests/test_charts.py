@@ -89,6 +89,6 @@ def test_description_states_the_numbers(tmp_path):
     results = build_results(tmp_path, ["double"])
     spec = charts.chart_specs(results.topics[0], _rows(results, "double"))[0]
     jax = next(r for r in _rows(results, "double") if r["framework"] == "jax" and r["size"] == 8)
-    from build_hooks.render import format_seconds
+    from build_hooks.core.formatting import format_seconds
 
     assert f"JAX · 2 * x: from {format_seconds(jax['median_s'])} at n=8" in spec["description"]

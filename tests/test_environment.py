@@ -5,26 +5,26 @@ from __future__ import annotations
 import sys
 from importlib import metadata
 
-from build_hooks import environment
+from build_hooks.core import host
 
 
 def test_versions_from_dist_info_names_match_importlib_metadata():
     names = ("jax", "jaxlib", "torch", "numpy", "mkdocs-material", "PyYAML", "pytest")
-    assert environment.package_versions(names) == {name: metadata.version(name)
+    assert host.package_versions(names) == {name: metadata.version(name)
                                                    for name in names}
 
 
 def test_a_package_that_is_not_installed_has_no_version():
-    assert environment.package_versions(("no-such-package-xyz",)) == \
+    assert host.package_versions(("no-such-package-xyz",)) == \
         {"no-such-package-xyz": None}
 
 
 def test_machine_facts_and_fingerprint_do_not_import_frameworks():
     before = set(sys.modules)
-    info = environment.machine()
+    info = host.machine()
     assert not {m for m in set(sys.modules) - before if m.split(".")[0] in ("jax", "torch")}
     assert info["cpu"] and info["schedulable_cores"] >= 1 and info["python"]
-    fingerprint = environment.fingerprint(info)
+    fingerprint = host.fingerprint(info)
     assert set(fingerprint["packages"]) == {"jax", "jaxlib", "torch", "numpy"}
     assert "memory_bytes" not in fingerprint  # only what can change a number
 
@@ -32,8 +32,8 @@ def test_machine_facts_and_fingerprint_do_not_import_frameworks():
 def test_machine_name_comes_from_the_variable_or_the_hardware(monkeypatch):
     info = {"gpus": [], "cpu": "AMD EPYC 7B13 64-Core Processor", "schedulable_cores": 8}
     monkeypatch.delenv("COMPARISON_MACHINE", raising=False)
-    assert environment.machine_name(info) == "amd-epyc-7b13-64-core-processor-8c"
-    assert environment.machine_name({**info, "gpus": ["NVIDIA H100 80GB HBM3"]}) == \
+    assert host.machine_name(info) == "amd-epyc-7b13-64-core-processor-8c"
+    assert host.machine_name({**info, "gpus": ["NVIDIA H100 80GB HBM3"]}) == \
         "nvidia-h100-80gb-hbm3-8c"
     monkeypatch.setenv("COMPARISON_MACHINE", "ci-runner")
-    assert environment.machine_name(info) == "ci-runner"
+    assert host.machine_name(info) == "ci-runner"

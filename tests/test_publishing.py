@@ -161,7 +161,7 @@ def test_compare_says_which_rows_it_could_not_pair(tmp_path):
     broken = tmp_path / "results-broken.json"
     broken.write_text("{")
     failed = compare(cpu[0], broken, tmp_path)
-    assert failed.returncode == 2 and "cannot be read" in failed.stderr
+    assert failed.returncode == 2 and "is unreadable" in failed.stderr
 
 
 def test_bad_results_files_are_reported_by_name_and_skipped(tmp_path):
@@ -184,7 +184,7 @@ def test_bad_results_files_are_reported_by_name_and_skipped(tmp_path):
     messages: list[str] = []
     history = load_history(project, messages.append)
     text = "\n".join(messages)
-    assert "Skipping results/gpu-box/results-20261123T100000.json: it cannot be read" in text
+    assert "Skipping results/gpu-box/results-20261123T100000.json: it is unreadable" in text
     assert "results-20261124T100000.json: it has schema 0" in text
     assert "results-20261126T100000.json: it was measured by harness version 0" in text
     assert ("Skipping results/gpu-box/results-20261122T190000.json: "
@@ -210,7 +210,7 @@ def test_a_save_right_after_measuring_is_a_file_the_site_reads(tmp_path):
 def test_save_writes_a_new_file_and_never_overwrites_one(tmp_path, monkeypatch):
     record = json.loads(next((FIXTURE_RESULTS / "cpu-box").glob("*.json")).read_text())
     machine = record["machine"]
-    monkeypatch.setattr("build_hooks.environment.now_iso", lambda: "2026-11-26T08:30:00+00:00")
+    monkeypatch.setattr("build_hooks.core.host.now_iso", lambda: "2026-11-26T08:30:00+00:00")
     path, replaced = save_bundle(tmp_path, "box", machine, record["frameworks"],
                                  record["topics"])
     assert path == tmp_path / "results" / "box" / "results-20261126T083000.json"
@@ -223,7 +223,7 @@ def test_save_writes_a_new_file_and_never_overwrites_one(tmp_path, monkeypatch):
         save_bundle(tmp_path, "box", machine, record["frameworks"], {})
     assert path.read_text() == before
     # A later save the same day replaces that day's file, and says which.
-    monkeypatch.setattr("build_hooks.environment.now_iso", lambda: "2026-11-26T17:00:00+00:00")
+    monkeypatch.setattr("build_hooks.core.host.now_iso", lambda: "2026-11-26T17:00:00+00:00")
     newer, replaced = save_bundle(tmp_path, "box", machine, record["frameworks"],
                                   record["topics"])
     assert replaced == [path] and not path.exists() and newer.exists()

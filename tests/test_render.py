@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from build_hooks.core.formatting import format_seconds
 from build_hooks.pages import DirectiveError, PageContext, expand_directives
-from build_hooks.render import fence, format_seconds, render_validation
+from build_hooks.render import fence, render_validation
 from build_hooks.results import BuildResults, Site, assemble
 from build_hooks.settings import Settings
 from build_hooks.topics import discover_topics

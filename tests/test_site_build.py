@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from build_hooks import bench
-from build_hooks.render import format_seconds
+from build_hooks.core.formatting import format_seconds
 
 from .conftest import QUIET
 

@@ -1,4 +1,4 @@
-"""build_hooks.stats: quantiles, noise flag, Mann-Whitney U (checked against SciPy) and verdicts."""
+"""build_hooks.core.stats: quantiles, noise flag, Mann-Whitney U (checked with SciPy), verdicts."""
 
 from __future__ import annotations
 
@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from build_hooks import stats
-from build_hooks.stats import EXACT_LIMIT, Verdict, compare, iqr, is_noisy, mann_whitney_u, median
+from build_hooks.core import stats
+from build_hooks.core.stats import (
+    EXACT_LIMIT,
+    Verdict,
+    compare,
+    iqr,
+    is_noisy,
+    mann_whitney_u,
+    median,
+)
 
 
 def random_floats(rng: random.Random, count: int, low: float = 0.0, high: float = 1.0

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 
 import build_hooks.store
+from build_hooks.core.atomic import write_atomically
 from build_hooks.settings import MeasureSettings, Settings
 from build_hooks.store import (
     RECORD_FORMAT,
     RECORD_SCHEMA,
     ResultStore,
     cache_key,
-    write_atomically,
 )
 from build_hooks.topics import Topic, discover_topics
 

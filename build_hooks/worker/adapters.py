@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 # XLA sizes its CPU thread pool by the cores this process may run on; torch gets the same count.
-from build_hooks.environment import schedulable_cores
+from build_hooks.core.host import schedulable_cores
 
 
 class JaxAdapter:

@@ -13,7 +13,7 @@ import timeit
 from collections.abc import Callable
 from typing import Any
 
-from build_hooks import stats
+from build_hooks.core import stats
 
 
 def torch_benchmark(call: Callable[[], Any], min_run_time: float) -> float:

@@ -34,7 +34,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from build_hooks import stats
+from build_hooks.core import stats
+from build_hooks.core.protocol import (
+    Exit,
+    Measure,
+    Prepare,
+    ProtocolError,
+    Release,
+    Request,
+    Validate,
+    WarmUp,
+    decode,
+    error_record,
+)
 from build_hooks.worker import outputs, timing
 from build_hooks.worker.adapters import load_adapter
 
@@ -88,13 +100,8 @@ def describe_exception(error: BaseException, own_files: set[str]) -> dict[str, A
     lines = ["Traceback (most recent call last):\n", *traceback.format_list(own or frames[-1:])]
     lines += traceback.format_exception_only(type(error), error)
     last = own[-1] if own else None
-    return {
-        "type": type(error).__name__,
-        "message": str(error),
-        "traceback": "".join(lines).rstrip(),
-        "file": last.filename if last else None,
-        "line": last.lineno if last else None,
-    }
+    return error_record(type(error).__name__, str(error), "".join(lines).rstrip(),
+                        last.filename if last else None, last.lineno if last else None)
 
 
 class Worker:
@@ -121,30 +128,30 @@ class Worker:
         exec(compile(source, path, "exec"), module.__dict__)
         return module
 
-    def prepare(self, request: dict[str, Any]) -> dict[str, Any]:
+    def prepare(self, request: Prepare) -> dict[str, Any]:
         # Warnings shown "once" must show for every topic, whatever ran before in this worker.
         with warnings.catch_warnings():
             warnings.simplefilter("default")
             return self._prepare(request)
 
-    def _prepare(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _prepare(self, request: Prepare) -> dict[str, Any]:
         self.release()
         self.adapter.reset_compiler()
-        inputs_path, side_path = request["inputs_path"], request["side_path"]
+        inputs_path, side_path = request.inputs_path, request.side_path
         own_files = {inputs_path, side_path}
-        prefix = request["capture_prefix"]
+        prefix = request.capture_prefix
         block = self.adapter.block
         response: dict[str, Any] = {"ok": True, "variants": {}}
         started = time.perf_counter()
         with redirected_output(f"{prefix}.setup.stdout", f"{prefix}.setup.stderr"):
             try:
-                inputs_module = self.load_module(inputs_path, f"{request['topic']}_inputs")
-                inputs = inputs_module.make_inputs(request["size"])
+                inputs_module = self.load_module(inputs_path, f"{request.topic}_inputs")
+                inputs = inputs_module.make_inputs(request.size)
                 if not isinstance(inputs, dict):
                     raise TypeError(f"make_inputs() returned {type(inputs).__name__}, "
                                     "expected a dict of NumPy arrays")
                 digest = outputs.inputs_digest(inputs)
-                module = self.load_module(side_path, f"{request['topic']}_{self.framework}")
+                module = self.load_module(side_path, f"{request.topic}_{self.framework}")
                 self.module = module
                 arguments = module.setup(inputs, self.adapter.device)
                 if not isinstance(arguments, tuple):
@@ -158,13 +165,12 @@ class Worker:
                              "seconds": time.perf_counter() - started}
 
         show = getattr(module, "show", None)
-        for variant in request["variants"]:
+        for variant in request.variants:
             function = getattr(module, variant, None)
             if not callable(function):
-                response["variants"][variant] = {"status": "error", "error": {
-                    "type": "TypeError", "traceback": "", "file": side_path, "line": None,
-                    "message": f"{variant} in {side_path} is {type(function).__name__}, not a "
-                               "function: define it as a function or assign a callable"}}
+                response["variants"][variant] = {"status": "error", "error": error_record(
+                    "TypeError", f"{variant} in {side_path} is {type(function).__name__}, not "
+                    "a function: define it as a function or assign a callable", file=side_path)}
                 continue
 
             call = functools.partial(function, *arguments)  # no extra frame per timed call
@@ -175,25 +181,24 @@ class Worker:
         return response
 
     def _prepare_variant(self, call: Callable[[], Any], show: Callable[[Any], Any] | None,
-                         prefix: str, request: dict[str, Any],
+                         prefix: str, request: Prepare,
                          own_files: set[str]) -> dict[str, Any]:
         block = self.adapter.block
-        expected = request.get("expect_error")
+        expected = request.expect_error
         with redirected_output(f"{prefix}.stdout", f"{prefix}.stderr"):
             try:
                 result, first_call_s = timing.time_first_call(call, block)
                 if show is not None:
                     show(result)
             except (Exception, SystemExit) as error:
-                error_record = describe_exception(error, own_files)
                 if expected and any(cls.__name__ == expected for cls in type(error).__mro__):
-                    return {"status": "expected_error", "error": error_record}
+                    return {"status": "expected_error",
+                            "error": describe_exception(error, own_files)}
                 return failure(error, own_files)
         if expected:
-            return {"status": "error", "error": {
-                "type": "MissingExpectedError", "traceback": "", "file": request["side_path"],
-                "line": None, "message": f"expected the call to raise {expected} (topic.toml "
-                                         "expect_error), but it returned normally"}}
+            return {"status": "error", "error": error_record(
+                "MissingExpectedError", f"expected the call to raise {expected} (topic.toml "
+                "expect_error), but it returned normally", file=request.side_path)}
         try:
             described, arrays = outputs.to_leaves(result, self.adapter.to_numpy)
             outputs.save_arrays(Path(f"{prefix}.npz"), arrays)
@@ -204,8 +209,8 @@ class Worker:
         del result
         with redirected_output(os.devnull, os.devnull):
             try:
-                calibration = timing.calibrate(call, block, request["measure"]["min_block_s"],
-                                                limit_s=request["measure"]["max_time_s"] / 2)
+                calibration = timing.calibrate(call, block, request.min_block_s,
+                                               limit_s=request.max_time_s / 2)
             except (Exception, SystemExit) as error:
                 return {**failure(error, own_files), "first_call_s": first_call_s,
                         "leaves": described}
@@ -219,39 +224,39 @@ class Worker:
             "blockable": blockable,
         }
 
-    def measure(self, request: dict[str, Any]) -> dict[str, Any]:
-        call = self.prepared[request["variant"]]
+    def measure(self, request: Measure) -> dict[str, Any]:
+        call = self.prepared[request.variant]
         started = time.perf_counter()
         with redirected_output(os.devnull, os.devnull):
             try:
-                samples = timing.sample_blocks(call, self.adapter.block, request["number"],
-                                                request["blocks"], request.get("settle", 0))
+                samples = timing.sample_blocks(call, self.adapter.block, request.number,
+                                               request.blocks, request.settle)
             except (Exception, SystemExit) as error:
                 files = {getattr(self.module, "__file__", "")}
                 return {"ok": True, **failure(error, files)}
         return {"ok": True, "status": "ok", "samples": samples,
                 "seconds": time.perf_counter() - started}
 
-    def validate(self, request: dict[str, Any]) -> dict[str, Any]:
+    def validate(self, request: Validate) -> dict[str, Any]:
         """Alternate harness blocks and an independent timer on one prepared variant."""
         from build_hooks.worker.independent import independent_median
 
-        call = self.prepared[request["variant"]]
+        call = self.prepared[request.variant]
         harness, independent = [], []
         with redirected_output(os.devnull, os.devnull):
             try:
-                for _ in range(request["rounds"]):
+                for _ in range(request.rounds):
                     samples = timing.sample_blocks(call, self.adapter.block,
-                                                    request["number"], request["blocks"])
+                                                   request.number, request.blocks)
                     harness.append(stats.median(samples))
                     independent.append(independent_median(self.framework, call,
-                                                          request["min_run_time"]))
+                                                          request.min_run_time))
             except (Exception, SystemExit) as error:
                 files = {getattr(self.module, "__file__", "")}
                 return {"ok": False, **failure(error, files)}
         return {"ok": True, "harness": harness, "independent": independent}
 
-    def warm_up(self) -> dict[str, Any]:
+    def warm_up(self, request: WarmUp) -> dict[str, Any]:
         """Start the framework's compiler once, before the first topic that compiles, so its
         one-off start-up is not counted in that topic's first call."""
         started = time.perf_counter()
@@ -271,25 +276,24 @@ class Worker:
         gc.collect()
         return self.adapter.restore_state() if self.adapter else []
 
+    def release_request(self, request: Release) -> dict[str, Any]:
+        return {"ok": True, "restored": self.release()}
+
     def serve(self, requests: TextIO) -> None:
+        handlers: dict[type[Request], Callable[[Any], dict[str, Any]]] = {
+            Prepare: self.prepare, Measure: self.measure, Validate: self.validate,
+            WarmUp: self.warm_up, Release: self.release_request,
+        }
         for line in requests:
-            request = json.loads(line)
-            operation = request["op"]
-            if operation == "prepare":
-                self.send(self.prepare(request))
-            elif operation == "measure":
-                self.send(self.measure(request))
-            elif operation == "validate":
-                self.send(self.validate(request))
-            elif operation == "warm_up":
-                self.send(self.warm_up())
-            elif operation == "release":
-                self.send({"ok": True, "restored": self.release()})
-            elif operation == "exit":
+            try:
+                request = decode(line)
+            except ProtocolError as error:
+                self.send({"ok": False, "error": str(error)})
+                continue
+            if isinstance(request, Exit):
                 self.send({"ok": True})
                 return
-            else:
-                self.send({"ok": False, "error": f"unknown operation {operation!r}"})
+            self.send(handlers[type(request)](request))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -305,9 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         worker.adapter = load_adapter(args.framework)
     except BaseException as error:  # ImportError, or anything the framework raises on import
-        worker.send({"op": "hello", "ok": False, "error": {
-            "type": type(error).__name__, "message": str(error),
-            "traceback": "".join(traceback.format_exception(error)).rstrip()}})
+        worker.send({"op": "hello", "ok": False, "error": error_record(
+            type(error).__name__, str(error),
+            "".join(traceback.format_exception(error)).rstrip())})
         return 0
     limit_note = None
     if args.memory_limit_mb > 0:
