@@ -16,7 +16,8 @@ from build_hooks.charts import make_charts
 from build_hooks.core import Log, host
 from build_hooks.history import changes_between
 from build_hooks.results import BuildResults, Site, assemble, machine_label
-from build_hooks.settings import Settings
+from build_hooks.spec.settings import Settings
+from build_hooks.spec.topics import Topic, discover_topics
 from build_hooks.store import (
     ResultStore,
     cache_key,
@@ -24,7 +25,6 @@ from build_hooks.store import (
     sources_part,
 )
 from build_hooks.stored import Bundle, load_history
-from build_hooks.topics import Topic, discover_topics
 
 if TYPE_CHECKING:  # the runner is imported only when something must be measured
     from build_hooks.runner import TopicRun

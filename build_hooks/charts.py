@@ -27,7 +27,7 @@ from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS
 from build_hooks.core.atomic import write_atomically
 from build_hooks.core.formatting import finite_number, format_seconds
 from build_hooks.render import CHART_SIZE
-from build_hooks.topics import Topic
+from build_hooks.spec.topics import Topic
 
 if TYPE_CHECKING:  # matplotlib is imported only to draw (a warm rebuild never needs it)
     from matplotlib.typing import RcKeyType

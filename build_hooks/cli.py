@@ -21,7 +21,7 @@ from typing import Any
 
 from build_hooks import FRAMEWORK_LABELS
 from build_hooks.progress import ProgressLog
-from build_hooks.settings import MeasureSettings, Settings, load_settings
+from build_hooks.spec.settings import MeasureSettings, Settings, load_settings
 
 
 def _settings(config_file: Path, refresh: bool = False, quick: bool = False) -> Settings:
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         only: set[str] | None = set()  # measure nothing: show what the cache holds
     else:
         only = set(args.topics) if args.topics else None
-        from build_hooks.topics import discover_topics
+        from build_hooks.spec.topics import discover_topics
 
         known = {t.name for t in discover_topics(settings.snippets_dir)}
         unknown = sorted((only or set()) - known)

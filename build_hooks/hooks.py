@@ -15,8 +15,8 @@ from build_hooks import highlight, session
 from build_hooks.build import build_site
 from build_hooks.pages import DirectiveError, PageContext, expand_directives
 from build_hooks.results import site_problems
-from build_hooks.settings import load_settings
-from build_hooks.topics import TopicError
+from build_hooks.spec.settings import load_settings
+from build_hooks.spec.topics import TopicError
 
 if TYPE_CHECKING:  # the livereload server module is not needed for a build
     from mkdocs.config.defaults import MkDocsConfig

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from build_hooks.topics import Parity
+from build_hooks.spec.topics import Parity
 
 
 def _load(path: Path) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from build_hooks.core.formatting import (
     human_bytes,
 )
 from build_hooks.results import BuildResults
-from build_hooks.topics import Topic
+from build_hooks.spec.topics import Topic
 
 TAB_ORDER = ("pytorch", "jax")  # PyTorch first, as the article introduces it first
 

@@ -21,7 +21,7 @@ from build_hooks.render import (
     topic_link,
 )
 from build_hooks.results import BuildResults, Site
-from build_hooks.topics import Topic
+from build_hooks.spec.topics import Topic
 
 
 def _code_only(topic: Topic) -> str:

@@ -12,8 +12,8 @@ from typing import Any
 from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS, HARNESS_VERSION
 from build_hooks.core import stats
 from build_hooks.core.host import now_iso
-from build_hooks.settings import Settings
-from build_hooks.topics import Topic
+from build_hooks.spec.settings import Settings
+from build_hooks.spec.topics import Topic
 
 SCHEMA_VERSION = 2
 

@@ -21,8 +21,8 @@ from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS
 from build_hooks.capture import read_capture
 from build_hooks.core import Log
 from build_hooks.core.protocol import Measure, Prepare, Release, Request, WarmUp
-from build_hooks.settings import Settings
-from build_hooks.topics import REQUIREMENTS, Topic
+from build_hooks.spec.settings import Settings
+from build_hooks.spec.topics import REQUIREMENTS, Topic
 from build_hooks.workers import WorkerFailure, WorkerProcess, worker_environment
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from mkdocs.exceptions import PluginError
 
 from build_hooks.results import Site
-from build_hooks.settings import Settings
+from build_hooks.spec.settings import Settings
 
 
 @dataclass

@@ -21,8 +21,8 @@ from typing import Any
 
 from build_hooks import HARNESS_VERSION
 from build_hooks.core.jsonfile import read_versioned, write_versioned
-from build_hooks.settings import Settings
-from build_hooks.topics import Topic
+from build_hooks.spec.settings import Settings
+from build_hooks.spec.topics import Topic
 
 RECORD_FORMAT = "jax-vs-pytorch/topic-record"
 RECORD_SCHEMA = 1

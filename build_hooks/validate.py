@@ -25,14 +25,14 @@ from build_hooks.core.formatting import format_seconds
 from build_hooks.core.jsonfile import write_versioned
 from build_hooks.core.protocol import Release, Validate
 from build_hooks.runner import WorkerPool, prepare_request
-from build_hooks.settings import Settings
+from build_hooks.spec.settings import Settings
+from build_hooks.spec.topics import discover_topics
 from build_hooks.stored import (
     VALIDATION_FILE,
     VALIDATION_FORMAT,
     VALIDATION_SCHEMA,
     machine_dir,
 )
-from build_hooks.topics import discover_topics
 from build_hooks.workers import WorkerFailure
 
 LOW, HIGH = 0.8, 1.25

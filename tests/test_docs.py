@@ -9,7 +9,7 @@ import pytest
 
 from build_hooks import validate, workers
 from build_hooks.bench import load_config_file
-from build_hooks.settings import load_settings
+from build_hooks.spec.settings import load_settings
 
 from .conftest import ROOT
 

@@ -17,8 +17,8 @@ import pytest
 
 from build_hooks.pages import PageContext, expand_directives
 from build_hooks.results import BuildResults, Site, assemble
-from build_hooks.settings import Settings
-from build_hooks.topics import TopicError, discover_topics
+from build_hooks.spec.settings import Settings
+from build_hooks.spec.topics import TopicError, discover_topics
 
 from .conftest import FIXTURE_TOPICS
 from .test_render import MACHINE

@@ -6,8 +6,8 @@ import numpy as np
 
 from build_hooks.parity import compare_outputs
 from build_hooks.results import compare_rows
-from build_hooks.settings import Settings
-from build_hooks.topics import Parity
+from build_hooks.spec.settings import Settings
+from build_hooks.spec.topics import Parity
 from build_hooks.worker.outputs import to_leaves
 
 from .test_render import build_results

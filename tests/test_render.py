@@ -18,8 +18,8 @@ from build_hooks.core.formatting import format_seconds
 from build_hooks.pages import DirectiveError, PageContext, expand_directives
 from build_hooks.render import fence, render_validation
 from build_hooks.results import BuildResults, Site, assemble
-from build_hooks.settings import Settings
-from build_hooks.topics import discover_topics
+from build_hooks.spec.settings import Settings
+from build_hooks.spec.topics import discover_topics
 
 from .conftest import FIXTURE_TOPICS
 

@@ -18,14 +18,14 @@ import pytest
 
 import build_hooks.store
 from build_hooks.core.atomic import write_atomically
-from build_hooks.settings import MeasureSettings, Settings
+from build_hooks.spec.settings import MeasureSettings, Settings
+from build_hooks.spec.topics import Topic, discover_topics
 from build_hooks.store import (
     RECORD_FORMAT,
     RECORD_SCHEMA,
     ResultStore,
     cache_key,
 )
-from build_hooks.topics import Topic, discover_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_TOPIC = ROOT / "tests" / "fixtures" / "topics" / "double"

@@ -1,4 +1,4 @@
-"""build_hooks.topics: discovering and validating topic folders without running them."""
+"""build_hooks.spec.topics: discovering and validating topic folders without running them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from build_hooks.topics import (
+from build_hooks.spec.topics import (
     Parity,
     TopicError,
     Variant,
