@@ -6,12 +6,8 @@ be measured, so a warm rebuild never imports a framework.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from build_hooks import FRAMEWORKS, HARNESS_VERSION
 from build_hooks.charts import make_charts
 from build_hooks.core import Log, host
 from build_hooks.history import changes_between
@@ -25,29 +21,6 @@ from build_hooks.store import (
     sources_part,
 )
 from build_hooks.stored import Bundle, load_history
-
-if TYPE_CHECKING:  # the runner is imported only when something must be measured
-    from build_hooks.runner import TopicRun
-
-def make_record(topic: Topic, key: str, run: TopicRun, machine: dict[str, Any],
-                settings: Settings, unavailable: dict[str, Any]) -> dict[str, Any]:
-    frameworks = dict(run.environments)
-    for framework, error in unavailable.items():
-        frameworks.setdefault(framework, {"framework": framework, "unavailable": error})
-    return {
-        "topic": topic.name,
-        "key": key,
-        "measured_at": host.now_iso(),
-        "harness_version": HARNESS_VERSION,
-        "machine": machine,
-        "frameworks": frameworks,
-        "settings": settings.cache_key_fields(),
-        "rows": run.rows,
-        "setups": run.setups,
-        "parity_checks": run.parity_checks,
-        "notes": run.notes,
-        "seconds": run.seconds,
-    }
 
 
 def run_build(settings: Settings, log: Log, topics: list[Topic] | None = None,
@@ -79,7 +52,10 @@ def run_build(settings: Settings, log: Log, topics: list[Topic] | None = None,
     if missing:
         with store.lock(on_wait=lambda: log("Waiting for another build that holds the "
                                             f"cache lock ({settings.cache_dir})")):
-            _measure(missing, settings, store, machine, entries, ran, log)
+            # The runner (and with it the worker processes) only when something is missing.
+            from build_hooks.run.batch import measure_missing
+
+            measure_missing(missing, settings, store, machine, entries, ran, log)
     else:
         log(f"All {len(topics)} topic(s) came from the cache; nothing to run")
     name = host.machine_name(machine)
@@ -136,46 +112,3 @@ def build_site(settings: Settings, log: Log) -> Site:
                for change in [changes_between(bundles[-2], bundles[-1], topics, settings)]]
     return Site(topics=topics, machines=machines, changes=changes, frozen=settings.freeze,
                 skipped_files=skipped)
-
-
-def _measure(missing: list[tuple[Topic, str, dict[str, str], str]], settings: Settings,
-             store: ResultStore,
-             machine: dict[str, Any], entries: dict[str, tuple[dict[str, Any], str]],
-             ran: list[str], log: Log) -> None:
-    from build_hooks.runner import TopicRunner, WorkerPool
-
-    run_dir = Path(tempfile.mkdtemp(prefix="jax-vs-pytorch-run-"))
-    pool = WorkerPool(settings, run_dir, log)
-    runner = TopicRunner(pool, settings, log)
-    finished = False
-    try:
-        for index, (topic, key, parts, reason) in enumerate(missing, start=1):
-            if not settings.refresh:
-                # Another build may have measured it while this one waited for the lock.
-                record, _ = store.load(topic.name, key)
-                if record is not None:
-                    entries[topic.name] = (record, "cache")
-                    continue
-            log(f"Measuring topic {index}/{len(missing)} '{topic.name}' ({reason})")
-            run = runner.run(topic, f"{index}/{len(missing)}")
-            unavailable = {fw: w.unavailable for fw, w in pool.workers.items() if w.unavailable}
-            record = make_record(topic, key, run, machine, settings, unavailable)
-            record["key_parts"] = parts
-            # What the store wrote (with the record header), so a save of this build's results
-            # holds the same records as the cache.
-            entries[topic.name] = (store.save(record), "fresh")
-            ran.append(topic.name)
-            log(f"Finished '{topic.name}' in {run.seconds:.1f} s")
-        finished = True
-    finally:
-        # On Ctrl-C or any error, kill the workers at once; topics finished so far are stored.
-        try:
-            if finished:
-                pool.close()
-            else:
-                pool.kill()
-        finally:
-            starts = {fw: w.starts for fw, w in pool.workers.items()}
-            shutil.rmtree(run_dir, ignore_errors=True)
-    log("Worker starts this build: " + ", ".join(
-        f"{fw} {starts.get(fw, 0)}" for fw in FRAMEWORKS if fw in starts))

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import build_hooks
 from build_hooks import HARNESS_VERSION
 from build_hooks.core.jsonfile import read_versioned, write_versioned
 from build_hooks.spec.settings import Settings
@@ -28,20 +29,27 @@ RECORD_FORMAT = "jax-vs-pytorch/topic-record"
 RECORD_SCHEMA = 1
 
 
-# The code that measures: what runs inside the workers, the runner, which decides the protocol
-# (rounds, budgets, settling), and workers.py, which sets the workers' environment (allocator
-# tunables, threads). An edit to it is an edit to the measuring method, so it invalidates every
-# cached number even if HARNESS_VERSION was not bumped.
-WORKER_CODE = ("worker/__main__.py", "worker/server.py", "worker/adapters.py",
-               "worker/timing.py", "worker/outputs.py", "worker/independent.py", "runner.py",
-               "workers.py")
+# The code that measures: everything that runs inside the workers (worker/) and the parent side
+# of the boundary (run/), which decides the protocol (rounds, budgets, settling) and the
+# workers' environment (allocator tunables, threads). An edit to it is an edit to the measuring
+# method, so it invalidates every cached number even if HARNESS_VERSION was not bumped.
+MEASURING_PACKAGES = ("worker", "run")
+
+
+def measuring_code() -> list[Path]:
+    """The source files of the measuring packages, in a stable order."""
+    package = Path(build_hooks.__file__).parent
+    return sorted(path for name in MEASURING_PACKAGES
+                  for path in (package / name).rglob("*.py"))
 
 
 @functools.cache
 def worker_code_digest() -> str:
     digest = hashlib.sha256()
-    for name in WORKER_CODE:
-        digest.update((Path(__file__).parent / name).read_bytes())
+    package = Path(build_hooks.__file__).parent
+    for path in measuring_code():
+        digest.update(str(path.relative_to(package)).encode() + b"\0")
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 

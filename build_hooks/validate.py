@@ -13,9 +13,6 @@ methodology page shows it.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from build_hooks import FRAMEWORK_LABELS, HARNESS_VERSION
@@ -24,7 +21,9 @@ from build_hooks.core import host, stats
 from build_hooks.core.formatting import format_seconds
 from build_hooks.core.jsonfile import write_versioned
 from build_hooks.core.protocol import Release, Validate
-from build_hooks.runner import WorkerPool, prepare_request
+from build_hooks.run.pool import worker_pool
+from build_hooks.run.process import WorkerFailure
+from build_hooks.run.scheduler import prepare_request
 from build_hooks.spec.settings import Settings
 from build_hooks.spec.topics import discover_topics
 from build_hooks.stored import (
@@ -33,7 +32,6 @@ from build_hooks.stored import (
     VALIDATION_SCHEMA,
     machine_dir,
 )
-from build_hooks.workers import WorkerFailure
 
 LOW, HIGH = 0.8, 1.25
 ROUNDS = 5
@@ -48,10 +46,9 @@ def run_validation(settings: Settings, log: Log) -> dict[str, Any]:
     site_medians = {(r["topic"], r["framework"], r["variant"], r["size"]): r["median_s"]
                     for r in site.data["results"]}
     machine = host.machine()
-    run_dir = Path(tempfile.mkdtemp(prefix="jax-vs-pytorch-validate-"))
-    pool = WorkerPool(settings, run_dir, log)
     rows: list[dict[str, Any]] = []
-    try:
+    with worker_pool(settings, log, "validate") as pool:
+        run_dir = pool.run_dir
         for topic in topics:
             for size in topic.sizes:
                 prepared: dict[str, dict[str, Any]] = {}
@@ -102,12 +99,6 @@ def run_validation(settings: Settings, log: Log) -> dict[str, Any]:
                 for framework in prepared:
                     pool.workers[framework].request(Release(), settings.timeout_s)
         frameworks = {fw: w.environment for fw, w in pool.workers.items() if w.environment}
-        pool.close()
-    except BaseException:
-        pool.kill()
-        raise
-    finally:
-        shutil.rmtree(run_dir, ignore_errors=True)
     name = host.machine_name(machine)
     report = {
         "machine_name": name,

@@ -1,4 +1,4 @@
-"""build_hooks.capture: reading what a snippet printed, bounded and cleaned."""
+"""build_hooks.run.capture: reading what a snippet printed, bounded and cleaned."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from build_hooks.capture import clean_text, read_capture
 from build_hooks.core.formatting import human_bytes
+from build_hooks.run.capture import clean_text, read_capture
 
 NOTE_PATTERN = re.compile(r"\n\[\.\.\. (.+?) of output cut here; (.+?) in all \.\.\.\]\n")
 

@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from build_hooks import validate, workers
+from build_hooks import validate
 from build_hooks.bench import load_config_file
+from build_hooks.run import process as workers
 from build_hooks.spec.settings import load_settings
 
 from .conftest import ROOT

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from build_hooks import HARNESS_VERSION, workers
+from build_hooks import HARNESS_VERSION
 from build_hooks.build import build_site, run_build
+from build_hooks.run import process as workers
 from build_hooks.spec.settings import MeasureSettings, Settings
 from build_hooks.stored import load_history, save_bundle
 

@@ -18,12 +18,20 @@ from pathlib import Path
 from typing import Any
 
 from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS
-from build_hooks.capture import read_capture
 from build_hooks.core import Log
-from build_hooks.core.protocol import Measure, Prepare, Release, Request, WarmUp
+from build_hooks.core.protocol import (
+    Measure,
+    Prepare,
+    Release,
+    Request,
+    WarmUp,
+    error_record,
+)
+from build_hooks.run.capture import read_capture
+from build_hooks.run.pool import WorkerPool
+from build_hooks.run.process import WorkerFailure
 from build_hooks.spec.settings import Settings
 from build_hooks.spec.topics import REQUIREMENTS, Topic
-from build_hooks.workers import WorkerFailure, WorkerProcess, worker_environment
 
 
 @dataclass
@@ -37,48 +45,6 @@ class TopicRun:
     environments: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
-
-
-class WorkerPool:
-    """The build's workers, one per framework, started lazily and restarted after a failure."""
-
-    def __init__(self, settings: Settings, run_dir: Path, progress: Log):
-        self.settings = settings
-        self.run_dir = run_dir
-        self.progress = progress
-        env = worker_environment(run_dir)
-        # Workers run in the project folder, so snippets see the paths readers see.
-        self.workers = {fw: WorkerProcess(fw, run_dir, settings.memory_limit_mb, env,
-                                          cwd=settings.project_dir)
-                        for fw in settings.frameworks}
-
-    def get(self, framework: str) -> WorkerProcess:
-        worker = self.workers[framework]
-        if not worker.alive and worker.unavailable is None:
-            label = FRAMEWORK_LABELS[framework]
-            again = " again" if worker.starts else ""
-            self.progress(f"Starting the {label} worker{again} (imports {framework} once)")
-            try:
-                worker.start(timeout=self.settings.timeout_s)
-            except WorkerFailure as failure:
-                worker.unavailable = {"type": "WorkerFailure",
-                                      "message": f"the {label} worker failed to start: "
-                                                 f"{failure.message}"}
-        return worker
-
-    def close(self) -> None:
-        for worker in self.workers.values():
-            try:
-                worker.stop()
-            except Exception:  # stopping one worker must not leave the other running
-                worker.kill()
-
-    def kill(self) -> None:
-        for worker in self.workers.values():
-            try:
-                worker.kill()
-            except Exception:
-                continue
 
 
 def display_path(path: Path, project_dir: Path) -> str:
@@ -121,6 +87,25 @@ def _row(topic: Topic, framework: str, variant: str, size: int, status: str,
     return row
 
 
+@dataclass
+class TopicState:
+    """One topic's run in progress, shared by the steps of `TopicRunner.run`."""
+
+    topic: Topic
+    position: str
+    """e.g. "2/5": the topic's place among those this build measures (for progress lines)."""
+    directory: Path
+    """Where the workers write this topic's captures and parity outputs."""
+    result: TopicRun
+    spent: dict[str, float] = field(default_factory=lambda: dict.fromkeys(FRAMEWORKS, 0.0))
+    """Seconds each framework has used of its per-topic timeout."""
+    failed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """framework -> the status and error its remaining rows get, once it failed in this topic."""
+
+    def fail(self, framework: str, status: str, error: dict[str, Any]) -> None:
+        self.failed[framework] = {"status": status, "error": error}
+
+
 class TopicRunner:
     def __init__(self, pool: WorkerPool, settings: Settings, progress: Log):
         self.pool = pool
@@ -131,27 +116,22 @@ class TopicRunner:
 
     def run(self, topic: Topic, position: str) -> TopicRun:
         started = time.monotonic()
-        result = TopicRun(topic.name)
-        spent = dict.fromkeys(FRAMEWORKS, 0.0)
-        # framework -> the status its remaining rows get, once it has failed in this topic
-        failed: dict[str, dict[str, Any]] = {
-            fw: {"status": "not_run", "error": {
-                "type": "Disabled", "message": "not run: disabled by extra.comparison."
-                "frameworks in mkdocs.yml", "traceback": "", "file": None, "line": None}}
-            for fw in FRAMEWORKS if fw not in self.settings.frameworks}
-        topic_dir = self.pool.run_dir / topic.name
-        topic_dir.mkdir(exist_ok=True)
+        state = TopicState(topic, position, self.pool.run_dir / topic.name, TopicRun(topic.name))
+        state.directory.mkdir(exist_ok=True)
+        result = state.result
+        for framework in FRAMEWORKS:
+            if framework not in self.settings.frameworks:
+                state.fail(framework, "not_run", error_record(
+                    "Disabled", "not run: disabled by extra.comparison.frameworks in mkdocs.yml"))
         if any(variant.compiled for variant in topic.variants):
-            self._warm_up_compilers(topic, spent, failed, result)
+            self._warm_up_compilers(state)
         for framework in self.settings.frameworks:
             worker = self.pool.get(framework) if topic.requires else None
             if worker is not None and worker.environment is not None:
                 reason = unmet_requirement(topic, worker.environment["backend"])
                 if reason:
                     self.progress(f"{topic.name} · {FRAMEWORK_LABELS[framework]}: {reason}")
-                    failed[framework] = {"status": "skipped", "error": {
-                        "type": "Skipped", "message": reason, "traceback": "", "file": None,
-                        "line": None}}
+                    state.fail(framework, "skipped", error_record("Skipped", reason))
         for size_index, size in enumerate(topic.sizes):
             order = list(FRAMEWORKS)
             if size_index % 2:
@@ -160,33 +140,31 @@ class TopicRunner:
             for framework in order:
                 where = f"{topic.name} ({position}) · {FRAMEWORK_LABELS[framework]} · " \
                         f"{topic.size_name}={size}"
-                outcome = self._prepare(topic, framework, size, topic_dir, spent, failed,
-                                        result, where)
+                outcome = self._prepare(state, framework, size, where)
                 if outcome is not None:
                     prepared[framework] = outcome
-            samples = self._measure_rounds(topic, size, prepared, spent, failed, result,
-                                           position)
+            samples = self._measure_rounds(state, size, prepared)
             for framework, outcome in prepared.items():
-                self._finish(topic, framework, size, outcome, samples, failed, result, spent)
-            self._check_parity(topic, size, prepared, failed, result)
+                self._finish(state, framework, size, outcome, samples)
+            self._check_parity(state, size, prepared)
         for framework, worker in self.pool.workers.items():
             if worker.environment is not None:
                 result.environments[framework] = worker.environment
         result.seconds = time.monotonic() - started
         return result
 
-    def _request(self, framework: str, message: Request, spent: dict[str, float],
-                 failed: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    def _request(self, state: TopicState, framework: str,
+                 message: Request) -> dict[str, Any] | None:
         """One request within the framework's remaining time; None once the framework failed."""
-        if framework in failed:
+        if framework in state.failed:
             return None
         worker = self.pool.get(framework)
         if worker.unavailable is not None:
-            failed[framework] = {"status": "not_run", "error": {
+            state.fail(framework, "not_run", {
                 **worker.unavailable,
-                "message": f"not run: {worker.unavailable.get('message')}"}}
+                "message": f"not run: {worker.unavailable.get('message')}"})
             return None
-        remaining = self.settings.timeout_s - spent[framework]
+        remaining = self.settings.timeout_s - state.spent[framework]
         started = time.monotonic()
         self.last_framework = framework
         try:
@@ -197,21 +175,20 @@ class TopicRunner:
                                "(the per-topic timeout, extra.comparison.timeout)"
             else:
                 message_text = f"crashed: {failure.message}"
-            failed[framework] = {"status": failure.kind, "error": {
-                "type": "Timeout" if failure.kind == "timeout" else "WorkerCrash",
-                "message": message_text, "traceback": "", "file": None, "line": None}}
+            state.fail(framework, failure.kind, error_record(
+                "Timeout" if failure.kind == "timeout" else "WorkerCrash", message_text))
             return None
         finally:
-            spent[framework] += time.monotonic() - started
+            state.spent[framework] += time.monotonic() - started
 
-    def _prepare(self, topic: Topic, framework: str, size: int, topic_dir: Path,
-                 spent: dict[str, float], failed: dict[str, dict[str, Any]], result: TopicRun,
+    def _prepare(self, state: TopicState, framework: str, size: int,
                  where: str) -> dict[str, Any] | None:
-        prefix = topic_dir / f"{framework}-{size}"
+        topic, failed, result = state.topic, state.failed, state.result
+        prefix = state.directory / f"{framework}-{size}"
         self.progress(f"Running {where}: setup, first calls, calibration")
         message = prepare_request(topic, framework, size, prefix, self.settings)
         started = time.monotonic()
-        response = self._request(framework, message, spent, failed)
+        response = self._request(state, framework, message)
         limit = self.settings.output_limit_bytes
         setup_out = read_capture(Path(f"{prefix}.setup.stdout"), limit)
         setup_err = read_capture(Path(f"{prefix}.setup.stderr"), limit)
@@ -239,10 +216,9 @@ class TopicRunner:
         response["prepare_s"] = time.monotonic() - started
         return response
 
-    def _measure_rounds(self, topic: Topic, size: int, prepared: dict[str, dict[str, Any]],
-                        spent: dict[str, float], failed: dict[str, dict[str, Any]],
-                        result: TopicRun, position: str) -> dict[tuple[str, str], list[float]]:
-        settings = self.settings.measure
+    def _measure_rounds(self, state: TopicState, size: int, prepared: dict[str, dict[str, Any]]
+                        ) -> dict[tuple[str, str], list[float]]:
+        topic, settings = state.topic, self.settings.measure
         samples: dict[tuple[str, str], list[float]] = {}
         used: dict[tuple[str, str], float] = {}
         discarded: dict[tuple[str, str], int] = {}
@@ -250,7 +226,7 @@ class TopicRunner:
         order = [fw for fw in self.settings.frameworks if fw in prepared]
         for round_index in range(settings.rounds):
             round_order = order if round_index % 2 == 0 else order[::-1]
-            self.progress(f"Measuring {topic.name} ({position}) · {topic.size_name}={size}: "
+            self.progress(f"Measuring {topic.name} ({state.position}) · {topic.size_name}={size}: "
                           f"round {round_index + 1}/{settings.rounds}")
             for framework in round_order:
                 for variant, info in prepared[framework]["variants"].items():
@@ -267,9 +243,8 @@ class TopicRunner:
                         count = min(count, max(1, int(budget / block_s) - settle))
                     if count <= 0 or budget <= 0:
                         continue
-                    response = self._request(framework, Measure(
-                        variant=variant, number=info["number"], blocks=count, settle=settle),
-                        spent, failed)
+                    response = self._request(state, framework, Measure(
+                        variant=variant, number=info["number"], blocks=count, settle=settle))
                     if response is None:
                         break
                     if response["status"] != "ok":
@@ -283,9 +258,9 @@ class TopicRunner:
                                                         discarded_blocks=discarded[key])
         return samples
 
-    def _finish(self, topic: Topic, framework: str, size: int, outcome: dict[str, Any],
-                samples: dict[tuple[str, str], list[float]], failed: dict[str, dict[str, Any]],
-                result: TopicRun, spent: dict[str, float]) -> None:
+    def _finish(self, state: TopicState, framework: str, size: int, outcome: dict[str, Any],
+                samples: dict[tuple[str, str], list[float]]) -> None:
+        topic, failed, result = state.topic, state.failed, state.result
         prefix = outcome["prefix"]
         limit = self.settings.output_limit_bytes
         for variant in topic.variants:
@@ -309,24 +284,25 @@ class TopicRunner:
                 fields["error"] = info["error"]
             result.rows.append(_row(topic, framework, variant.name, size, status, **fields))
         if framework not in failed:
-            response = self._request(framework, Release(), spent, failed)
+            response = self._request(state, framework, Release())
             if response and response.get("restored"):
                 names = ", ".join(response["restored"])
                 result.notes.append(f"{FRAMEWORK_LABELS[framework]} at {topic.size_name}="
                                     f"{size} changed global state ({names}); the harness "
                                     "put it back before the next topic, except what is marked")
 
-    def _warm_up_compilers(self, topic: Topic, spent: dict[str, float],
-                           failed: dict[str, dict[str, Any]], result: TopicRun) -> None:
+    def _warm_up_compilers(self, state: TopicState) -> None:
         """Once per worker process: start each compiler before the first topic that compiles,
         so no topic's first call carries the one-off start-up of the compiler stack."""
+        topic, result = state.topic, state.result
         for framework in self.settings.frameworks:
             worker = self.pool.get(framework)
-            if framework in failed or worker.unavailable is not None or worker.compiler_warmed:
+            if framework in state.failed or worker.unavailable is not None or \
+                    worker.compiler_warmed:
                 continue
             self.progress(f"Starting the {FRAMEWORK_LABELS[framework]} compiler once "
                           f"(before {topic.name})")
-            response = self._request(framework, WarmUp(), spent, failed)
+            response = self._request(state, framework, WarmUp())
             if response is None:
                 continue
             worker.compiler_warmed = True
@@ -341,9 +317,10 @@ class TopicRunner:
                                     f"failed ({response.get('error')}); the first compiled "
                                     "call includes the start-up")
 
-    def _check_parity(self, topic: Topic, size: int, prepared: dict[str, dict[str, Any]],
-                      failed: dict[str, dict[str, Any]], result: TopicRun) -> None:
-        from build_hooks.parity import compare_outputs
+    def _check_parity(self, state: TopicState, size: int,
+                      prepared: dict[str, dict[str, Any]]) -> None:
+        topic, failed, result = state.topic, state.failed, state.result
+        from build_hooks.run.parity import compare_outputs
 
         setups = {s["framework"]: s for s in result.setups if s["size"] == size}
         digests = {fw: s.get("inputs_digest") for fw, s in setups.items()}

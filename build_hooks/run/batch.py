@@ -1,0 +1,71 @@
+"""Measure the topics the cache lacks, one after the other, in one pool of workers; store each
+as soon as it finishes, so an interruption loses only the topic in progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from build_hooks import FRAMEWORKS, HARNESS_VERSION
+from build_hooks.core import Log, host
+from build_hooks.run.pool import worker_pool
+from build_hooks.run.scheduler import TopicRun, TopicRunner
+from build_hooks.spec.settings import Settings
+from build_hooks.spec.topics import Topic
+from build_hooks.store import ResultStore
+
+Missing = tuple[Topic, str, dict[str, str], str]
+"""A topic to measure: the topic, its cache key, the key's parts, and why it is measured."""
+
+
+def make_record(topic: Topic, key: str, run: TopicRun, machine: dict[str, Any],
+                settings: Settings, unavailable: dict[str, Any]) -> dict[str, Any]:
+    frameworks = dict(run.environments)
+    for framework, error in unavailable.items():
+        frameworks.setdefault(framework, {"framework": framework, "unavailable": error})
+    return {
+        "topic": topic.name,
+        "key": key,
+        "measured_at": host.now_iso(),
+        "harness_version": HARNESS_VERSION,
+        "machine": machine,
+        "frameworks": frameworks,
+        "settings": settings.cache_key_fields(),
+        "rows": run.rows,
+        "setups": run.setups,
+        "parity_checks": run.parity_checks,
+        "notes": run.notes,
+        "seconds": run.seconds,
+    }
+
+
+def measure_missing(missing: list[Missing], settings: Settings, store: ResultStore,
+                    machine: dict[str, Any], entries: dict[str, tuple[dict[str, Any], str]],
+                    ran: list[str], log: Log) -> None:
+    """Measure each topic of `missing`, store its record and put it in `entries` ("fresh");
+    `ran` receives the names measured."""
+    starts: dict[str, int] = {}
+    with worker_pool(settings, log) as pool:
+        try:
+            runner = TopicRunner(pool, settings, log)
+            for index, (topic, key, parts, reason) in enumerate(missing, start=1):
+                if not settings.refresh:
+                    # Another build may have measured it while this one waited for the lock.
+                    record, _ = store.load(topic.name, key)
+                    if record is not None:
+                        entries[topic.name] = (record, "cache")
+                        continue
+                log(f"Measuring topic {index}/{len(missing)} '{topic.name}' ({reason})")
+                run = runner.run(topic, f"{index}/{len(missing)}")
+                unavailable = {fw: w.unavailable for fw, w in pool.workers.items()
+                               if w.unavailable}
+                record = make_record(topic, key, run, machine, settings, unavailable)
+                record["key_parts"] = parts
+                # What the store wrote (with the record header), so a save of this build's
+                # results holds the same records as the cache.
+                entries[topic.name] = (store.save(record), "fresh")
+                ran.append(topic.name)
+                log(f"Finished '{topic.name}' in {run.seconds:.1f} s")
+        finally:
+            starts = {fw: w.starts for fw, w in pool.workers.items()}
+    log("Worker starts this build: " + ", ".join(
+        f"{fw} {starts.get(fw, 0)}" for fw in FRAMEWORKS if fw in starts))

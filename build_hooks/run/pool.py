@@ -1,0 +1,81 @@
+"""The build's worker processes, one per framework, in a temporary run folder."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from build_hooks import FRAMEWORK_LABELS
+from build_hooks.core import Log
+from build_hooks.core.protocol import error_record
+from build_hooks.run.process import WorkerFailure, WorkerProcess, worker_environment
+from build_hooks.spec.settings import Settings
+
+
+class WorkerPool:
+    """The build's workers, one per framework, started lazily and restarted after a failure."""
+
+    def __init__(self, settings: Settings, run_dir: Path, progress: Log):
+        self.settings = settings
+        self.run_dir = run_dir
+        self.progress = progress
+        env = worker_environment(run_dir)
+        # Workers run in the project folder, so snippets see the paths readers see.
+        self.workers = {fw: WorkerProcess(fw, run_dir, settings.memory_limit_mb, env,
+                                          cwd=settings.project_dir)
+                        for fw in settings.frameworks}
+
+    def get(self, framework: str) -> WorkerProcess:
+        worker = self.workers[framework]
+        if not worker.alive and worker.unavailable is None:
+            label = FRAMEWORK_LABELS[framework]
+            again = " again" if worker.starts else ""
+            self.progress(f"Starting the {label} worker{again} (imports {framework} once)")
+            try:
+                worker.start(timeout=self.settings.timeout_s)
+            except WorkerFailure as failure:
+                worker.unavailable = error_record(
+                    "WorkerFailure", f"the {label} worker failed to start: {failure.message}")
+        return worker
+
+    def shut_down(self, finished: bool) -> None:
+        """Stop the workers when the work finished; kill them at once otherwise (Ctrl-C, an
+        error): what was finished is already stored."""
+        if finished:
+            self.close()
+        else:
+            self.kill()
+
+    def close(self) -> None:
+        for worker in self.workers.values():
+            try:
+                worker.stop()
+            except Exception:  # stopping one worker must not leave the other running
+                worker.kill()
+
+    def kill(self) -> None:
+        for worker in self.workers.values():
+            try:
+                worker.kill()
+            except Exception:
+                continue
+
+
+@contextmanager
+def worker_pool(settings: Settings, log: Log, purpose: str = "run") -> Iterator[WorkerPool]:
+    """A pool in a fresh run folder; on leaving, the workers are stopped (or killed, if an
+    exception is leaving too) and the folder is removed."""
+    run_dir = Path(tempfile.mkdtemp(prefix=f"jax-vs-pytorch-{purpose}-"))
+    pool = WorkerPool(settings, run_dir, log)
+    finished = False
+    try:
+        yield pool
+        finished = True
+    finally:
+        try:
+            pool.shut_down(finished)
+        finally:
+            shutil.rmtree(run_dir, ignore_errors=True)
