@@ -20,7 +20,7 @@ from typing import Any
 
 from build_hooks.core import Log, host
 from build_hooks.core.jsonfile import write_versioned
-from build_hooks.stored import machine_dir
+from build_hooks.records.archive import machine_dir
 
 LIGHTHOUSE = "lighthouse@12.2.3"
 CHROMIUM = "/usr/bin/chromium"

@@ -27,7 +27,7 @@ import yaml
 
 from build_hooks.core import Log, host
 from build_hooks.core.jsonfile import write_versioned
-from build_hooks.stored import machine_dir
+from build_hooks.records.archive import machine_dir
 
 QUIET = {"DISABLE_MKDOCS_2_WARNING": "true", "NO_MKDOCS_2_WARNING": "1"}
 WARM_LIMIT = 1.3

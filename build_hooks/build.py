@@ -10,17 +10,17 @@ from typing import Any
 
 from build_hooks.charts import make_charts
 from build_hooks.core import Log, host
-from build_hooks.history import changes_between
-from build_hooks.results import BuildResults, Site, assemble, machine_label
-from build_hooks.spec.settings import Settings
-from build_hooks.spec.topics import Topic, discover_topics
-from build_hooks.store import (
+from build_hooks.records.archive import Bundle, load_history
+from build_hooks.records.cache import (
     ResultStore,
     cache_key,
     key_parts,
     sources_part,
 )
-from build_hooks.stored import Bundle, load_history
+from build_hooks.records.history import changes_between
+from build_hooks.results import BuildResults, Site, assemble, machine_label
+from build_hooks.spec.settings import Settings
+from build_hooks.spec.topics import Topic, discover_topics
 
 
 def run_build(settings: Settings, log: Log, topics: list[Topic] | None = None,

@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _save(config_file: Path, refresh: bool) -> int:
     from build_hooks.build import run_build
-    from build_hooks.stored import save_bundle
+    from build_hooks.records.archive import save_bundle
 
     settings = _settings(config_file, refresh=refresh)
     if settings.measure.quick:
@@ -156,8 +156,8 @@ def _save(config_file: Path, refresh: bool) -> int:
 
 def _compare(before: Path, after: Path, settings: Settings) -> int:
     from build_hooks.core.formatting import format_seconds
-    from build_hooks.history import compare_records, version_changes
-    from build_hooks.stored import read_bundle
+    from build_hooks.records.archive import read_bundle
+    from build_hooks.records.history import compare_records, version_changes
 
     bundles = []
     for path in (before, after):

@@ -24,8 +24,8 @@ from typing import Any
 
 from build_hooks import FRAMEWORKS, render, render_site
 from build_hooks.core.jsonfile import read_versioned
+from build_hooks.records.archive import VALIDATION_FILE, VALIDATION_FORMAT, VALIDATION_SCHEMA
 from build_hooks.results import Site
-from build_hooks.stored import VALIDATION_FILE, VALIDATION_FORMAT, VALIDATION_SCHEMA
 
 DIRECTIVE = re.compile(r"^\{\{\s*(?P<name>\w+)(?P<args>(?:\s+[\w-]+)*)\s*\}\}\s*$")
 FENCE = re.compile(r"^\s*(?P<marks>`{3,}|~{3,})")

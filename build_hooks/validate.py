@@ -21,17 +21,17 @@ from build_hooks.core import host, stats
 from build_hooks.core.formatting import format_seconds
 from build_hooks.core.jsonfile import write_versioned
 from build_hooks.core.protocol import Release, Validate
-from build_hooks.run.pool import worker_pool
-from build_hooks.run.process import WorkerFailure
-from build_hooks.run.scheduler import prepare_request
-from build_hooks.spec.settings import Settings
-from build_hooks.spec.topics import discover_topics
-from build_hooks.stored import (
+from build_hooks.records.archive import (
     VALIDATION_FILE,
     VALIDATION_FORMAT,
     VALIDATION_SCHEMA,
     machine_dir,
 )
+from build_hooks.run.pool import worker_pool
+from build_hooks.run.process import WorkerFailure
+from build_hooks.run.scheduler import prepare_request
+from build_hooks.spec.settings import Settings
+from build_hooks.spec.topics import discover_topics
 
 LOW, HIGH = 0.8, 1.25
 ROUNDS = 5

@@ -1,4 +1,4 @@
-"""build_hooks.store: cache keys, versioned records, atomic writes and the cache lock."""
+"""build_hooks.records.cache: cache keys, versioned records, atomic writes and the cache lock."""
 
 from __future__ import annotations
 
@@ -16,16 +16,16 @@ from typing import Any
 
 import pytest
 
-import build_hooks.store
+import build_hooks.records.cache
 from build_hooks.core.atomic import write_atomically
-from build_hooks.spec.settings import MeasureSettings, Settings
-from build_hooks.spec.topics import Topic, discover_topics
-from build_hooks.store import (
+from build_hooks.records.cache import (
     RECORD_FORMAT,
     RECORD_SCHEMA,
     ResultStore,
     cache_key,
 )
+from build_hooks.spec.settings import MeasureSettings, Settings
+from build_hooks.spec.topics import Topic, discover_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_TOPIC = ROOT / "tests" / "fixtures" / "topics" / "double"
@@ -128,8 +128,8 @@ def test_cache_key_changes_when_harness_version_changes(snippets: Path, settings
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     topic = load_topic(snippets)
     before = cache_key(topic, settings, FINGERPRINT)
-    monkeypatch.setattr(build_hooks.store, "HARNESS_VERSION",
-                        build_hooks.store.HARNESS_VERSION + "-next")
+    monkeypatch.setattr(build_hooks.records.cache, "HARNESS_VERSION",
+                        build_hooks.records.cache.HARNESS_VERSION + "-next")
     assert cache_key(topic, settings, FINGERPRINT) != before
 
 
@@ -315,7 +315,7 @@ CHILD_SCRIPT = textwrap.dedent("""\
     from pathlib import Path
 
     sys.path.insert(0, sys.argv[2])
-    from build_hooks.store import ResultStore
+    from build_hooks.records.cache import ResultStore
 
     cache_dir = Path(sys.argv[1])
 

@@ -7,11 +7,11 @@ from typing import Any
 
 from build_hooks import FRAMEWORKS, HARNESS_VERSION
 from build_hooks.core import Log, host
+from build_hooks.records.cache import ResultStore
 from build_hooks.run.pool import worker_pool
 from build_hooks.run.scheduler import TopicRun, TopicRunner
 from build_hooks.spec.settings import Settings
 from build_hooks.spec.topics import Topic
-from build_hooks.store import ResultStore
 
 Missing = tuple[Topic, str, dict[str, str], str]
 """A topic to measure: the topic, its cache key, the key's parts, and why it is measured."""

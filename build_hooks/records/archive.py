@@ -23,7 +23,7 @@ from build_hooks import HARNESS_VERSION
 from build_hooks.core import Log, host
 from build_hooks.core.atomic import write_atomically
 from build_hooks.core.jsonfile import read_versioned, write_versioned
-from build_hooks.store import RECORD_FORMAT, RECORD_SCHEMA
+from build_hooks.records.cache import RECORD_FORMAT, RECORD_SCHEMA
 
 BUNDLE_FORMAT = "jax-vs-pytorch/results"
 BUNDLE_SCHEMA = 1

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from build_hooks.core import stats
+from build_hooks.records.archive import Bundle
 from build_hooks.spec.settings import Settings
 from build_hooks.spec.topics import Topic
-from build_hooks.stored import Bundle
 
 Key = tuple[str, str, str, int]
 
