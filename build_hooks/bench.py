@@ -94,7 +94,7 @@ def _prerendered_config(plain_config: Path, config_file: Path, destination: Path
     from mkdocs.config import load_config
 
     from build_hooks.build import build_site
-    from build_hooks.pages import PageContext, expand_directives
+    from build_hooks.render.directives import PageContext, expand_directives
     from build_hooks.spec.settings import load_settings
 
     loaded = load_config(str(config_file))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from build_hooks.charts import make_charts
+from build_hooks.assemble.derive import assemble
+from build_hooks.assemble.model import BuildResults, Site, machine_label
 from build_hooks.core import Log, host
 from build_hooks.records.archive import Bundle, load_history
 from build_hooks.records.cache import (
@@ -18,7 +19,7 @@ from build_hooks.records.cache import (
     sources_part,
 )
 from build_hooks.records.history import changes_between
-from build_hooks.results import BuildResults, Site, assemble, machine_label
+from build_hooks.render.charts import make_charts
 from build_hooks.spec.settings import Settings
 from build_hooks.spec.topics import Topic, discover_topics
 

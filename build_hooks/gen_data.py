@@ -8,7 +8,7 @@ import json
 import mkdocs_gen_files
 
 from build_hooks import session
-from build_hooks.results import csv_text
+from build_hooks.render.csv_export import csv_text
 
 site = session.site()
 data = site.document()

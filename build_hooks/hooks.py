@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 
 from mkdocs.exceptions import PluginError
 
-from build_hooks import highlight, session
+from build_hooks import session
+from build_hooks.assemble.diagnostics import site_problems
 from build_hooks.build import build_site
-from build_hooks.pages import DirectiveError, PageContext, expand_directives
-from build_hooks.results import site_problems
+from build_hooks.render import highlight
+from build_hooks.render.directives import DirectiveError, PageContext, expand_directives
 from build_hooks.spec.settings import load_settings
 from build_hooks.spec.topics import TopicError
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from mkdocs.exceptions import PluginError
 
-from build_hooks.results import Site
+from build_hooks.assemble.model import Site
 from build_hooks.spec.settings import Settings
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from build_hooks import charts
-from build_hooks.results import BuildResults
+from build_hooks.assemble.model import BuildResults
+from build_hooks.render import charts
 
 from .test_render import build_results
 
@@ -50,7 +50,7 @@ def test_page_shows_the_drawing_for_each_palette_with_a_description(tmp_path):
     results = build_results(tmp_path, ["double"])
     results.charts["double"] = charts.make_charts(results.topics[0], _rows(results, "double"),
                                                   tmp_path / "cache")
-    from build_hooks.render import render_charts
+    from build_hooks.render.fragments import render_charts
 
     text = render_charts(results.topics[0], results, "topics/double.md")
     name = results.charts["double"][0].name

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from build_hooks.pages import PageContext, expand_directives
-from build_hooks.results import BuildResults, Site, assemble
+from build_hooks.assemble.derive import assemble
+from build_hooks.assemble.model import BuildResults, Site
+from build_hooks.render.directives import PageContext, expand_directives
 from build_hooks.spec.settings import Settings
 from build_hooks.spec.topics import TopicError, discover_topics
 

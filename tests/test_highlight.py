@@ -9,7 +9,7 @@ import markdown
 import pytest
 from pymdownx.superfences import highlight_validator
 
-from build_hooks import highlight
+from build_hooks.render import highlight
 
 PAGE = '''# Code
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from build_hooks.results import compare_rows
+from build_hooks.assemble.derive import compare_rows
 from build_hooks.run.parity import compare_outputs
 from build_hooks.spec.settings import Settings
 from build_hooks.spec.topics import Parity

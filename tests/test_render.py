@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from build_hooks.assemble.derive import assemble
+from build_hooks.assemble.model import BuildResults, Site
 from build_hooks.core.formatting import format_seconds
-from build_hooks.pages import DirectiveError, PageContext, expand_directives
-from build_hooks.render import fence, render_validation
-from build_hooks.results import BuildResults, Site, assemble
+from build_hooks.render.directives import DirectiveError, PageContext, expand_directives
+from build_hooks.render.fragments import fence, render_validation
 from build_hooks.spec.settings import Settings
 from build_hooks.spec.topics import discover_topics
 

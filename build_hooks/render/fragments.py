@@ -14,6 +14,7 @@ import textwrap
 from typing import Any
 
 from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS
+from build_hooks.assemble.model import BuildResults, RowKey, index_rows
 from build_hooks.core.formatting import (
     MISSING,
     finite_number,
@@ -23,7 +24,6 @@ from build_hooks.core.formatting import (
     format_timestamp,
     human_bytes,
 )
-from build_hooks.results import BuildResults
 from build_hooks.spec.topics import Topic
 
 TAB_ORDER = ("pytorch", "jax")  # PyTorch first, as the article introduces it first
@@ -78,11 +78,11 @@ def fence(text: str, language: str = "text", title: str | None = None,
     return textwrap.indent(block, " " * indent, lambda line: True) if indent else block
 
 
-def _indent(text: str, spaces: int = 4) -> str:
+def indent_lines(text: str, spaces: int = 4) -> str:
     return textwrap.indent(text, " " * spaces, lambda line: line.strip() != "")
 
 
-def _cell(text: str) -> str:
+def table_cell(text: str) -> str:
     """Text safe inside a Markdown table cell."""
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -91,8 +91,8 @@ def _rows(results: BuildResults, topic: str) -> list[dict[str, Any]]:
     return [clean_row(row) for row in results.rows(topic)]
 
 
-def _row_index(results: BuildResults, topic: str) -> dict[tuple[str, str, int], dict[str, Any]]:
-    return {(r["framework"], r["variant"], r["size"]): r for r in _rows(results, topic)}
+def _row_index(results: BuildResults, topic: str) -> dict[RowKey, dict[str, Any]]:
+    return index_rows(_rows(results, topic))
 
 
 def _setup_for(entry: dict[str, Any], framework: str, size: int) -> dict[str, Any] | None:
@@ -102,8 +102,8 @@ def _setup_for(entry: dict[str, Any], framework: str, size: int) -> dict[str, An
 
 def _error_block(error: dict[str, Any], title: str, indent: int, kind: str = "failure") -> str:
     body = error.get("traceback") or f"{error.get('type')}: {error.get('message')}"
-    block = f'!!! {kind} "{_quote(title)}"\n\n' + _indent(fence(body, "text")) + "\n"
-    return _indent(block, indent) if indent else block
+    block = f'!!! {kind} "{_quote(title)}"\n\n' + indent_lines(fence(body, "text")) + "\n"
+    return indent_lines(block, indent) if indent else block
 
 
 def _quote(text: str) -> str:
@@ -174,7 +174,7 @@ def render_side(topic: Topic, results: BuildResults, framework: str, indent: int
         parts.append(f"*Printed nothing ({size_text}).*\n")
     parts.extend(errors)
     text = "\n".join(parts)
-    return _indent(text, indent) if indent else text
+    return indent_lines(text, indent) if indent else text
 
 
 def render_code_tabs(topic: Topic, results: BuildResults) -> str:
@@ -195,7 +195,7 @@ def render_inputs(topic: Topic, results: BuildResults) -> str:
             "The inputs digest could not be confirmed on both sides for this build.")
     body = fence(topic.inputs.text, "python", title=topic.inputs.relative, line_numbers=True)
     return (f'??? info "Shared input data: `{topic.inputs.relative}`"\n\n'
-            + _indent(body + "\n" + note + "\n"))
+            + indent_lines(body + "\n" + note + "\n"))
 
 
 def _row_notes(row: dict[str, Any], min_samples: int) -> list[str]:
@@ -253,7 +253,7 @@ def render_timings(topic: Topic, results: BuildResults) -> str:
                 cells += [
                     str(size) if index == 0 else "",
                     FRAMEWORK_LABELS[framework] +
-                    "".join(f" · *{_escape_markdown(n)}*" for n in notes),
+                    "".join(f" · *{escape_markdown(n)}*" for n in notes),
                     format_seconds(row.get("median_s")),
                     format_seconds(row.get("iqr_s")),
                     str(row.get("n", 0)) if row.get("n") else MISSING,
@@ -263,7 +263,7 @@ def render_timings(topic: Topic, results: BuildResults) -> str:
                     gflops = row.get("gflops")
                     cells.append(format_gflops(gflops))
                 cells.append(verdict if index == 0 else "")
-                lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+                lines.append("| " + " | ".join(table_cell(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -313,10 +313,10 @@ def render_parity(topic: Topic, results: BuildResults) -> str:
         "skipped": ("info", "Outputs not compared"),
         "nothing": ("warning", "Nothing to compare"),
     }.get(parity["status"], ("warning", "Outputs not compared"))
-    return f'!!! {kind} "{title}"\n\n' + _indent(_escape_markdown(parity["message"])) + "\n"
+    return f'!!! {kind} "{title}"\n\n' + indent_lines(escape_markdown(parity["message"])) + "\n"
 
 
-def _escape_markdown(text: str) -> str:
+def escape_markdown(text: str) -> str:
     return re.sub(r"([\\`*_<>\[\]])", r"\\\1", text)
 
 
@@ -324,7 +324,7 @@ def render_notes(topic: Topic, results: BuildResults) -> str:
     notes = _entry(results, topic.name)["notes"]
     if not notes:
         return ""
-    return "\n".join(f"- {_escape_markdown(note)}" for note in notes) + "\n"
+    return "\n".join(f"- {escape_markdown(note)}" for note in notes) + "\n"
 
 
 # A chart's box on the page in CSS pixels; charts.py draws the figure at a hundredth of it in
@@ -375,7 +375,7 @@ def comparison_cell(topic: Topic, results: BuildResults) -> str:
                 "first_call_s")) for fw in FRAMEWORKS]
             text += f"; first call with compilation: JAX {firsts[0]}, PyTorch {firsts[1]}"
         parts.append(text)
-    return "<br>".join(map(_cell, parts))
+    return "<br>".join(map(table_cell, parts))
 
 
 def parity_word(topic: Topic, results: BuildResults) -> str:
@@ -396,17 +396,17 @@ def render_environment(results: BuildResults, heading: str = "##") -> str:
              f"| Machine name | `{results.data['machine_name']}` |",
              f"| Harness version | {results.data['harness_version']} |",
              f"| Page generated | {format_timestamp(results.data['generated_at'])} |",
-             f"| CPU | {_cell(str(env.get('cpu')))} ({env.get('schedulable_cores')} "
+             f"| CPU | {table_cell(str(env.get('cpu')))} ({env.get('schedulable_cores')} "
              f"schedulable of {env.get('cpu_count')} cores) |",
              f"| Memory | {_human_bytes(env.get('memory_bytes'))} |",
-             f"| GPUs | {_cell(', '.join(env.get('gpus') or []) or 'none')} |",
+             f"| GPUs | {table_cell(', '.join(env.get('gpus') or []) or 'none')} |",
              f"| NVIDIA driver | {env.get('nvidia_driver') or MISSING} |",
-             f"| OS | {_cell(str(env.get('os')))} |",
+             f"| OS | {table_cell(str(env.get('os')))} |",
              f"| Python | {env.get('python')} |"]
     for name, version in env.get("packages", {}).items():
         lines.append(f"| {name} | {version or 'not installed'} |")
     for name, value in env.get("variables", {}).items():
-        lines.append(f"| `{name}` | `{_cell(value)}` |")
+        lines.append(f"| `{name}` | `{table_cell(value)}` |")
     parts = [f"{heading} Machine\n", "\n".join(lines) + "\n"]
     for framework in FRAMEWORKS:
         described = env.get("frameworks", {}).get(framework)
@@ -416,13 +416,13 @@ def render_environment(results: BuildResults, heading: str = "##") -> str:
             continue
         if described.get("unavailable"):
             error = described["unavailable"]
-            parts.append(f"*Not available: {_escape_markdown(str(error.get('message')))}*\n")
+            parts.append(f"*Not available: {escape_markdown(str(error.get('message')))}*\n")
             continue
         table = ["| Setting | Value |", "|---|---|"]
         for key, value in described.items():
             if isinstance(value, dict):
                 value = ", ".join(f"{k}: {v}" for k, v in value.items())
-            table.append(f"| {key} | {_cell(str(value))} |")
+            table.append(f"| {key} | {table_cell(str(value))} |")
         parts.append("\n".join(table) + "\n")
     measurement = env["measurement"]
     parts.append(f"{heading} Measurement settings\n")
@@ -497,7 +497,7 @@ def render_execution_report(results: BuildResults, page_uri: str) -> str:
             total += spent
             source = {"fresh": "measured in this build", "cache": "cache"}.get(
                 entry.get("source", ""), MISSING)
-            link = f"[{_cell(topic.title)}]({topic_link(topic.name, page_uri)})"
+            link = f"[{table_cell(topic.title)}]({topic_link(topic.name, page_uri)})"
             lines.append(f"| {link} | {FRAMEWORK_LABELS[framework]} | {status} | "
                          f"{format_seconds(sum(firsts)) if firsts else MISSING} | "
                          f"{format_seconds(spent)} | {source} | "

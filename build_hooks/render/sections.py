@@ -9,18 +9,19 @@ its date, never shown as current.
 
 from __future__ import annotations
 
-from build_hooks import FRAMEWORK_LABELS, render
-from build_hooks.render import (
+from build_hooks import FRAMEWORK_LABELS
+from build_hooks.assemble.model import BuildResults, Site
+from build_hooks.render import fragments as render
+from build_hooks.render.fragments import (
     MISSING,
-    _cell,
-    _escape_markdown,
-    _indent,
+    escape_markdown,
     fence,
     format_seconds,
     format_timestamp,
+    indent_lines,
+    table_cell,
     topic_link,
 )
-from build_hooks.results import BuildResults, Site
 from build_hooks.spec.topics import Topic
 
 
@@ -29,7 +30,7 @@ def _code_only(topic: Topic) -> str:
     tabs = []
     for framework in render.TAB_ORDER:
         source = topic.sides[framework]
-        tabs.append(f'=== "{FRAMEWORK_LABELS[framework]}"\n\n' + _indent(
+        tabs.append(f'=== "{FRAMEWORK_LABELS[framework]}"\n\n' + indent_lines(
             fence(source.text, "python", title=source.relative, line_numbers=True)))
     return "\n".join(tabs)
 
@@ -85,7 +86,7 @@ def _per_machine(topic: Topic, site: Site, block) -> str:
     for machine in site.machines:
         body = block(machine) if machine.topic(topic.name) else \
             _absent(topic, machine, site.frozen)
-        tabs.append(f'=== "{machine.label}"\n\n' + _indent(body))
+        tabs.append(f'=== "{machine.label}"\n\n' + indent_lines(body))
     return "\n".join(tabs)
 
 
@@ -125,7 +126,7 @@ def render_comparison_table(site: Site, page_uri: str) -> str:
     machines = site.machines
     header = ["Topic", "Question", *(m.label if len(machines) > 1 else "Result"
                                      for m in machines), "Outputs"]
-    lines = ["| " + " | ".join(_cell(h) for h in header) + " |",
+    lines = ["| " + " | ".join(table_cell(h) for h in header) + " |",
              "|" + "|".join("---" for _ in header) + "|"]
     for topic in site.topics:
         cells = []
@@ -142,8 +143,8 @@ def render_comparison_table(site: Site, page_uri: str) -> str:
         outputs = "; ".join(
             render.parity_word(topic, m) + (f" ({m.label})" if len(holders) > 1 else "")
             for m in holders) or MISSING
-        link = f"[{_cell(topic.title)}]({topic_link(topic.name, page_uri)})"
-        lines.append(f"| {link} | {_cell(topic.question)} | {' | '.join(cells)} | {outputs} |")
+        link = f"[{table_cell(topic.title)}]({topic_link(topic.name, page_uri)})"
+        lines.append(f"| {link} | {table_cell(topic.question)} | {' | '.join(cells)} | {outputs} |")
     return "\n".join(lines) + "\n"
 
 
@@ -192,7 +193,7 @@ def render_changes(site: Site, page_uri: str) -> str:
         unpaired = change["only_before"] + change["only_after"]
         if unpaired:
             parts.append("Not compared (present in only one refresh): " + ", ".join(
-                _escape_markdown(f"{t} {FRAMEWORK_LABELS.get(f, f)} {v} {s}")
+                escape_markdown(f"{t} {FRAMEWORK_LABELS.get(f, f)} {v} {s}")
                 for t, f, v, s in unpaired) + ".\n")
     return "\n".join(parts)
 

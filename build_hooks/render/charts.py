@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS
+from build_hooks.assemble.model import index_rows
 from build_hooks.core.atomic import write_atomically
 from build_hooks.core.formatting import finite_number, format_seconds
-from build_hooks.render import CHART_SIZE
+from build_hooks.render.fragments import CHART_SIZE
 from build_hooks.spec.topics import Topic
 
 if TYPE_CHECKING:  # matplotlib is imported only to draw (a warm rebuild never needs it)
@@ -79,7 +80,7 @@ def _number(value: Any) -> float | None:
 
 def _series(topic: Topic, rows: list[dict[str, Any]], field: str) -> list[dict[str, Any]]:
     """One series per (framework, variant) with the points that have the field measured."""
-    by_key = {(r["framework"], r["variant"], r["size"]): r for r in rows}
+    by_key = index_rows(rows)
     series = []
     for framework in FRAMEWORKS:
         for index, variant in enumerate(topic.variants):
@@ -141,7 +142,7 @@ def chart_specs(topic: Topic, rows: list[dict[str, Any]]) -> list[dict[str, Any]
                                                    lambda v: f"{v:.3g} GFLOP/s")})
     compiled = [v for v in topic.variants if v.compiled]
     if compiled:
-        by_key = {(r["framework"], r["variant"], r["size"]): r for r in rows}
+        by_key = index_rows(rows)
         bars: list[dict[str, Any]] = []
         for variant in compiled:
             for framework in FRAMEWORKS:

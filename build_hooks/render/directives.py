@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from build_hooks import FRAMEWORKS, render, render_site
+from build_hooks import FRAMEWORKS
+from build_hooks.assemble.model import Site
 from build_hooks.core.jsonfile import read_versioned
 from build_hooks.records.archive import VALIDATION_FILE, VALIDATION_FORMAT, VALIDATION_SCHEMA
-from build_hooks.results import Site
+from build_hooks.render import fragments as render
+from build_hooks.render import sections as render_site
 
 DIRECTIVE = re.compile(r"^\{\{\s*(?P<name>\w+)(?P<args>(?:\s+[\w-]+)*)\s*\}\}\s*$")
 FENCE = re.compile(r"^\s*(?P<marks>`{3,}|~{3,})")

@@ -1,0 +1,191 @@
+"""Statistics, verdicts and parity summaries, derived from the raw samples on every build, so a
+change of threshold never leaves a stale flag in the cache; and the `results.json` document of
+one machine (`assemble`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from build_hooks import FRAMEWORKS, HARNESS_VERSION
+from build_hooks.assemble.model import SCHEMA_VERSION, index_rows
+from build_hooks.core import stats
+from build_hooks.core.host import now_iso
+from build_hooks.spec.settings import Settings
+from build_hooks.spec.topics import Topic
+
+
+def derive_row(row: dict[str, Any], topic: Topic, settings: Settings,
+               min_samples: int | None = None) -> dict[str, Any]:
+    """The row with its statistics: median, quartiles, IQR, n, noise and completeness flags.
+    `min_samples` is the one the row was measured with (a stored machine's may differ)."""
+    samples = row.get("samples") or []
+    derived = dict(row)
+    derived.update(median_s=None, iqr_s=None, q25_s=None, q75_s=None, n=len(samples),
+                   noisy=None, incomplete=None, gflops=None)
+    if samples:
+        middle = stats.median(samples)
+        derived.update(
+            median_s=middle,
+            q25_s=stats.quantile(samples, 0.25),
+            q75_s=stats.quantile(samples, 0.75),
+            iqr_s=stats.iqr(samples),
+            noisy=stats.is_noisy(samples, settings.noise_threshold),
+        )
+        flop_count = topic.flop_count(row["size"])
+        if flop_count is not None and middle > 0:
+            derived["gflops"] = flop_count / middle / 1e9
+    if row.get("status") == "ok":
+        wanted = settings.measure.min_samples if min_samples is None else min_samples
+        derived["incomplete"] = len(samples) < wanted
+    return derived
+
+
+def compare_rows(topic: Topic, rows: list[dict[str, Any]], settings: Settings) -> list[dict]:
+    """One verdict per (variant, size) that both frameworks measured."""
+    by_key = index_rows(rows)
+    verdicts = []
+    for variant in topic.variants:
+        for size in topic.sizes:
+            jax_row = by_key.get(("jax", variant.name, size))
+            torch_row = by_key.get(("pytorch", variant.name, size))
+            entry: dict[str, Any] = {"topic": topic.name, "variant": variant.name, "size": size}
+            measured = [r for r in (jax_row, torch_row)
+                        if r and r.get("status") == "ok" and r.get("samples")]
+            # Only rows that finished: a row that failed after some blocks keeps its samples.
+            if len(measured) < 2 or jax_row is None or torch_row is None:
+                entry.update(faster=None, ratio=None, p_value=None,
+                             reason="not measured on both sides")
+            else:
+                verdict = stats.compare("jax", jax_row["samples"], "pytorch",
+                                        torch_row["samples"], settings.significance_level,
+                                        settings.min_speedup)
+                entry.update(faster=verdict.faster, ratio=verdict.ratio,
+                             p_value=verdict.p_value, reason=verdict.reason)
+            verdicts.append(entry)
+    return verdicts
+
+
+def parity_summary(topic: Topic, checks: list[dict[str, Any]]) -> dict[str, Any]:
+    """One status for the topic from its per-(variant, size) checks."""
+    statuses = {check["status"] for check in checks}
+    if not topic.parity.compare:
+        status = "skipped"
+        message = f"Not compared: {topic.parity.reason}"
+    elif statuses == {"skipped"}:
+        status = "skipped"
+        message = f"Not compared: {checks[0]['message']}"
+    elif "mismatch" in statuses:
+        status = "mismatch"
+        bad = [c for c in checks if c["status"] == "mismatch"]
+        message = "; ".join(f"{c['variant']} at {topic.size_name}={c['size']}: {c['message']}"
+                            for c in bad)
+    elif statuses == {"match"}:
+        status = "match"
+        worst = max(checks, key=lambda c: c.get("max_abs_diff", 0.0))
+        arrays = sum(len(c.get("leaves", [])) for c in checks)
+        message = (f"JAX and PyTorch agree on all {arrays} output array(s) of {len(checks)} "
+                   f"(variant, size) pair(s) within rtol={topic.parity.rtol:g}, "
+                   f"atol={topic.parity.atol:g}; largest absolute difference "
+                   f"{worst.get('max_abs_diff', 0.0):.3g}")
+    elif "match" in statuses:
+        status = "partial"
+        missing = [c for c in checks if c["status"] != "match"]
+        message = (f"Outputs agree where both sides ran; not compared for "
+                   f"{len(missing)} of {len(checks)} (variant, size) pair(s): "
+                   f"{missing[0]['message']}")
+    elif statuses == {"nothing"}:
+        status = "nothing"
+        message = checks[0]["message"] if checks else "nothing to compare"
+    else:
+        status = "not_compared"
+        message = checks[0]["message"] if checks else "no outputs to compare"
+    return {"status": status, "message": message, "rtol": topic.parity.rtol,
+            "atol": topic.parity.atol, "checks": checks}
+
+
+def _row_environment(record: dict[str, Any], framework: str) -> dict[str, Any]:
+    return {
+        "machine": record.get("machine"),
+        "framework": record.get("frameworks", {}).get(framework),
+        "settings": record.get("settings"),
+        "harness_version": record.get("harness_version"),
+        "measured_at": record.get("measured_at"),
+    }
+
+
+def _joined(*parts: str) -> str:
+    return "".join(part if part.endswith("\n") or not part else part + "\n"
+                   for part in parts if part)
+
+
+def measured_with(record: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The measurement settings a record was made with (the current ones if it lacks them)."""
+    current = settings.cache_key_fields()
+    stored = record.get("settings")
+    if not isinstance(stored, dict) or not isinstance(stored.get("measure"), dict):
+        return current
+    return {**current, **stored}
+
+
+def assemble(entries: list[tuple[Topic, dict[str, Any], str]], machine: dict[str, Any],
+             machine_name: str, settings: Settings) -> dict[str, Any]:
+    """The results.json document for the topics in `entries` (topic, record, "fresh"/"cache")."""
+    topics, results, parity, comparisons = [], [], {}, []
+    latest: dict[str, tuple[str, dict[str, Any]]] = {}
+    for topic, record, source in entries:
+        setups = {(s["framework"], s["size"]): s for s in record["setups"]}
+        rows = []
+        for row in record["rows"]:
+            setup = setups.get((row["framework"], row["size"]), {})
+            derived = derive_row(row, topic, settings, measured_with(record, settings)[
+                "measure"]["min_samples"])
+            # stdout/stderr: everything printed, setup included; call_*: the call and show().
+            derived["call_stdout"], derived["call_stderr"] = row.get("stdout", ""), \
+                row.get("stderr", "")
+            derived["stdout"] = _joined(setup.get("stdout", ""), row.get("stdout", ""))
+            derived["stderr"] = _joined(setup.get("stderr", ""), row.get("stderr", ""))
+            derived["environment"] = _row_environment(record, row["framework"])
+            derived["measured_at"] = record["measured_at"]
+            derived["machine_name"] = machine_name
+            rows.append(derived)
+        results.extend(rows)
+        comparisons.extend(compare_rows(topic, rows, settings))
+        parity[topic.name] = parity_summary(topic, record["parity_checks"])
+        topics.append({
+            "topic": topic.name, "title": topic.title, "question": topic.question,
+            "size_name": topic.size_name, "sizes": list(topic.sizes),
+            "display_size": topic.display_size, "headline_size": topic.headline_size,
+            "flops": topic.flops,
+            "variants": [{"name": v.name, "label": v.label, "compiled": v.compiled}
+                         for v in topic.variants],
+            "measured_at": record["measured_at"], "source": source,
+            "seconds": record.get("seconds"), "notes": record.get("notes", []),
+            "setups": record["setups"],
+        })
+        for framework, described in record.get("frameworks", {}).items():
+            if framework not in latest or record["measured_at"] > latest[framework][0]:
+                latest[framework] = (record["measured_at"], described)
+    newest = max((record for _, record, _ in entries), key=lambda r: r["measured_at"],
+                 default={})
+    measured = measured_with(newest, settings)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "harness_version": HARNESS_VERSION,
+        "generated_at": now_iso(),
+        "machine_name": machine_name,
+        "environment": {
+            **machine,
+            "frameworks": {fw: latest[fw][1] for fw in FRAMEWORKS if fw in latest},
+            # The settings the numbers were measured with (a stored machine's, if stored).
+            "measurement": measured["measure"],
+            "noise_threshold": settings.noise_threshold,
+            "significance_level": settings.significance_level,
+            "min_speedup": settings.min_speedup,
+            "timeout_s": measured["timeout_s"],
+            "memory_limit_mb": measured["memory_limit_mb"],
+        },
+        "topics": topics,
+        "results": results,
+        "comparisons": comparisons,
+        "parity": parity,
+    }
