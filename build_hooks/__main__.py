@@ -1,5 +1,5 @@
 import sys
 
-from build_hooks.cli import main
+from build_hooks.tools.cli import main
 
 sys.exit(main())

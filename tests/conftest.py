@@ -15,10 +15,11 @@ import pytest
 import yaml
 
 # Silences the MkDocs-2 notices of mkdocs-gen-files and Material; they are not under test here.
-from build_hooks.bench import QUIET, load_config_file
+from build_hooks.tools.bench import QUIET, load_config_file
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_TOPICS = ROOT / "tests" / "fixtures" / "topics"
+DOCS_BUILD = ROOT / "build_hooks" / "docs_build"
 
 
 MKDOCS_TEMPLATE = {
@@ -36,8 +37,8 @@ MKDOCS_TEMPLATE = {
     # ...and its style sheet and script (copied into each fixture's docs/).
     "extra_css": load_config_file(ROOT / "mkdocs.yml")["extra_css"],
     "extra_javascript": load_config_file(ROOT / "mkdocs.yml")["extra_javascript"],
-    "plugins": ["search", {"gen-files": {"scripts": [str(ROOT / "build_hooks" / "gen_data.py")]}}],
-    "hooks": [str(ROOT / "build_hooks" / "hooks.py")],
+    "plugins": ["search", {"gen-files": {"scripts": [str(DOCS_BUILD / "gen_files.py")]}}],
+    "hooks": [str(DOCS_BUILD / "hooks.py")],
 }
 
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from build_hooks import bench
+from build_hooks.tools import bench
 
 from .conftest import QUIET
 

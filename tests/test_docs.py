@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from build_hooks import validate
-from build_hooks.bench import load_config_file
 from build_hooks.run import process as workers
 from build_hooks.spec.settings import load_settings
+from build_hooks.tools import validate
+from build_hooks.tools.bench import load_config_file
 
 from .conftest import ROOT
 

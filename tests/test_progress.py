@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from build_hooks.progress import ProgressLog
+from build_hooks.tools.progress import ProgressLog
 
 
 class Terminal(io.StringIO):

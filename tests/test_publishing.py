@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from build_hooks import HARNESS_VERSION
-from build_hooks.build import build_site, run_build
+from build_hooks.pipeline import build_site, run_build
 from build_hooks.records.archive import load_history, save_bundle
 from build_hooks.run import process as workers
 from build_hooks.spec.settings import MeasureSettings, Settings

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from build_hooks.build import run_build
+from build_hooks.pipeline import run_build
 from build_hooks.spec.settings import MeasureSettings, Settings
 
 from .conftest import FIXTURE_TOPICS, import_blocker, processes_with

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from build_hooks import bench
 from build_hooks.core.formatting import format_seconds
+from build_hooks.tools import bench
 
 from .conftest import QUIET
 

@@ -29,7 +29,7 @@ import pygments
 import pymdownx
 from markdown.util import STX
 
-from build_hooks.core.atomic import write_atomically
+from build_hooks.core.jsonfile import read_versioned, write_versioned
 
 CACHE_FORMAT = "jax-vs-pytorch/highlight-cache"
 CACHE_SCHEMA = 1
@@ -50,22 +50,16 @@ class HighlightCache:
         """Start a build that keeps its blocks in `path`. Returns why the file was not used,
         if it was not (absent, unreadable, another format): then every block is highlighted."""
         self.path, self.used, self.hits, self.misses = path, set(), 0, 0
-        self.blocks, self.loaded, problem = {}, {}, None
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if (not isinstance(data, dict) or data.get("format") != CACHE_FORMAT or
-                    data.get("schema_version") != CACHE_SCHEMA or
-                    not isinstance(data.get("blocks"), dict)):
-                problem = f"{path} is not a highlight cache of schema {CACHE_SCHEMA}"
-            else:
-                self.loaded = {key: html for key, html in data["blocks"].items()
-                               if isinstance(key, str) and isinstance(html, str)}
-                self.blocks = dict(self.loaded)
-        except FileNotFoundError:
-            problem = f"{path} does not exist yet"
-        except (OSError, UnicodeDecodeError, ValueError) as error:
-            problem = f"{path} is unreadable ({error})"
-        return problem
+        self.blocks, self.loaded = {}, {}
+        data, problem = read_versioned(path, CACHE_FORMAT, CACHE_SCHEMA, "highlight cache")
+        if data is None:
+            return f"{path} does not exist yet" if problem == "missing" else f"{path} {problem}"
+        if not isinstance(data.get("blocks"), dict):
+            return f"{path} is not a highlight cache of schema {CACHE_SCHEMA}"
+        self.loaded = {key: html for key, html in data["blocks"].items()
+                       if isinstance(key, str) and isinstance(html, str)}
+        self.blocks = dict(self.loaded)
+        return None
 
     def get(self, key: str) -> str | None:
         html = self.blocks.get(key)
@@ -88,8 +82,7 @@ class HighlightCache:
         kept = {key: self.blocks[key] for key in sorted(self.used)}
         if kept == self.loaded:
             return False
-        write_atomically(path, json.dumps({"format": CACHE_FORMAT,
-                                           "schema_version": CACHE_SCHEMA, "blocks": kept}))
+        write_versioned(path, CACHE_FORMAT, CACHE_SCHEMA, {"blocks": kept}, indent=None)
         self.loaded = kept
         return True
 

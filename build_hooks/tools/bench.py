@@ -93,7 +93,7 @@ def _prerendered_config(plain_config: Path, config_file: Path, destination: Path
     the hooks' content from scratch and the hooks' own work, less what the cache saves."""
     from mkdocs.config import load_config
 
-    from build_hooks.build import build_site
+    from build_hooks.pipeline import build_site
     from build_hooks.render.directives import PageContext, expand_directives
     from build_hooks.spec.settings import load_settings
 

@@ -1,4 +1,5 @@
-"""One build's run step: discover topics, reuse what the cache holds, measure the rest.
+"""The pipeline of one build: discover topics, reuse what the cache holds, measure the rest,
+assemble each machine's results (this build's and every stored machine's).
 
 Used by the MkDocs hooks and by the command line alike. Workers start only if something must
 be measured, so a warm rebuild never imports a framework.

@@ -16,11 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 from build_hooks import FRAMEWORK_LABELS, HARNESS_VERSION
-from build_hooks.build import Log, run_build
 from build_hooks.core import host, stats
 from build_hooks.core.formatting import format_seconds
 from build_hooks.core.jsonfile import write_versioned
 from build_hooks.core.protocol import Release, Validate
+from build_hooks.pipeline import Log, run_build
 from build_hooks.records.archive import (
     VALIDATION_FILE,
     VALIDATION_FORMAT,

@@ -7,7 +7,7 @@ import json
 
 import mkdocs_gen_files
 
-from build_hooks import session
+from build_hooks.docs_build import session
 from build_hooks.render.csv_export import csv_text
 
 site = session.site()

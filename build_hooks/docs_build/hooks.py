@@ -1,7 +1,7 @@
 """The MkDocs hook module: wires build events to the package, and nothing else.
 
 Registered in mkdocs.yml under `hooks:`. It keeps no state of its own (MkDocs does not reload
-hook modules on `serve`); the build in progress lives in `build_hooks.session`.
+hook modules on `serve`); the build in progress lives in `build_hooks.docs_build.session`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from mkdocs.exceptions import PluginError
 
-from build_hooks import session
 from build_hooks.assemble.diagnostics import site_problems
-from build_hooks.build import build_site
+from build_hooks.docs_build import session
+from build_hooks.pipeline import build_site
 from build_hooks.render import highlight
 from build_hooks.render.directives import DirectiveError, PageContext, expand_directives
 from build_hooks.spec.settings import load_settings

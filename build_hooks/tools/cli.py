@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from build_hooks import FRAMEWORK_LABELS
-from build_hooks.progress import ProgressLog
 from build_hooks.spec.settings import MeasureSettings, Settings, load_settings
+from build_hooks.tools.progress import ProgressLog
 
 
 def _settings(config_file: Path, refresh: bool = False, quick: bool = False) -> Settings:
@@ -68,15 +68,15 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(config_file.parent)
 
     if args.command == "bench":
-        from build_hooks.bench import format_report as format_bench_report
-        from build_hooks.bench import run_bench
+        from build_hooks.tools.bench import format_report as format_bench_report
+        from build_hooks.tools.bench import run_bench
 
         report = run_bench(config_file, args.repeats, _log)
         print(format_bench_report(report))
         return 0 if report["ratio"] <= report["ratio_limit"] else 1
     if args.command == "audit":
-        from build_hooks.audit import AuditError, run_audit
-        from build_hooks.audit import format_report as format_audit_report
+        from build_hooks.tools.audit import AuditError, run_audit
+        from build_hooks.tools.audit import format_report as format_audit_report
 
         try:
             result = run_audit(config_file.parent, args.site_dir.resolve(), _log)
@@ -90,15 +90,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "save":
         return _save(config_file, refresh=args.refresh)
     if args.command == "validate":
-        from build_hooks.validate import format_report as format_validation_report
-        from build_hooks.validate import run_validation
+        from build_hooks.tools.validate import format_report as format_validation_report
+        from build_hooks.tools.validate import run_validation
 
         report = run_validation(_settings(config_file), _log)
         print(format_validation_report(report))
         return 0 if report["all_in_range"] else 1
 
-    from build_hooks.build import run_build
     from build_hooks.core.formatting import format_seconds
+    from build_hooks.pipeline import run_build
 
     settings = _settings(config_file, refresh=getattr(args, "refresh", False),
                          quick=getattr(args, "quick", False))
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _save(config_file: Path, refresh: bool) -> int:
-    from build_hooks.build import run_build
+    from build_hooks.pipeline import run_build
     from build_hooks.records.archive import save_bundle
 
     settings = _settings(config_file, refresh=refresh)

@@ -31,8 +31,8 @@ def begin(settings: Settings) -> BuildSession:
 
 def current() -> BuildSession:
     if not _current:
-        raise PluginError("The comparison hooks did not run: add 'build_hooks/hooks.py' under "
-                          "'hooks:' in mkdocs.yml")
+        raise PluginError("The comparison hooks did not run: add "
+                          "'build_hooks/docs_build/hooks.py' under 'hooks:' in mkdocs.yml")
     return _current[0]
 
 
