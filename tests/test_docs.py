@@ -40,8 +40,9 @@ def test_methodology_states_the_settings_of_the_build(settings):
         f"(within a {measure.max_time_s:g} s budget)",
         f"A result whose IQR exceeds {_percent(settings.noise_threshold)} of its median",
         f"could not collect {measure.min_samples} samples within the budget",
-        f"at p < {settings.significance_level:g} **and** the medians differ by at least "
-        f"{_percent(settings.min_speedup - 1)}",
+        f"with a **{_percent(1 - settings.significance_level)} confidence interval**",
+        f"only when the whole interval lies beyond {_percent(settings.min_speedup - 1)}",
+        f"when the whole interval lies within {_percent(settings.min_speedup - 1)} either way",
         f"(`measure.settle_blocks`, {measure.settle_blocks})",
         f"(`GLIBC_TUNABLES={workers.ALLOCATOR_TUNABLES}`)",
         f"it must lie between {validate.LOW:g} and {validate.HIGH:g}",
@@ -51,11 +52,13 @@ def test_methodology_states_the_settings_of_the_build(settings):
 
 
 def test_the_other_pages_state_the_settings_of_the_build(settings):
-    verdict = (f"p < {settings.significance_level:g}", f"{_percent(settings.min_speedup - 1)}")
+    verdict = (f"{_percent(1 - settings.significance_level)} confidence interval",
+               f"{_percent(settings.min_speedup - 1)}")
     expected = {
-        "docs/index.md": [f"U test, {verdict[0]}) **and** at least {verdict[1]} large"],
-        "docs/changes.md": [f"different ({verdict[0]}) and the medians are at least {verdict[1]}"
-                            " apart"],
+        "docs/index.md": [f"its {verdict[0]}. A framework is named faster only when the whole "
+                          f"interval lies beyond {verdict[1]}"],
+        "docs/changes.md": [f"the {verdict[0]} of the ratio of its typical times (after over "
+                            f"before) lies wholly beyond {verdict[1]}"],
         "docs/data.md": [f"exceeds the noise threshold ({settings.noise_threshold:g})"],
         "docs/methodology.md": [
             f"alternates, {_number_word(validate.ROUNDS)} times, "
@@ -77,8 +80,8 @@ def test_readme_states_the_settings_of_the_build(settings):
         f"so a block lasts at least {settings.measure.min_block_s * 1000:g} ms",
         f"**noisy**: IQR above {_percent(settings.noise_threshold)} of the median",
         f"**only k of {settings.measure.min_samples} samples**",
-        f"(p < {settings.significance_level:g}) *and* the medians differ by at least "
-        f"{_percent(settings.min_speedup - 1)}",
+        f"with its {_percent(1 - settings.significance_level)} confidence interval",
+        f"only when the whole interval lies beyond {_percent(settings.min_speedup - 1)}",
     ]
     missing = [phrase for phrase in expected if phrase not in text]
     assert missing == []

@@ -72,3 +72,31 @@ def test_no_winner_from_a_row_that_failed_after_some_samples(tmp_path):
     verdicts = compare_rows(topic, rows, Settings(tmp_path, tmp_path, tmp_path))
     assert all(v["faster"] is None and v["reason"] == "not measured on both sides"
                for v in verdicts)
+
+
+def test_a_nan_on_one_side_is_named_with_its_count(tmp_path):
+    torch_values = np.array([1.0, 2.0, 3.0], dtype=np.float32)
+    jax_values = torch_values.copy()
+    jax_values[1] = np.nan
+    result = check(tmp_path, {"y": jax_values}, {"y": torch_values})
+    assert result["status"] == "mismatch"
+    assert "y: JAX output has 1 NaN where PyTorch has none" in result["message"]
+    assert result["leaves"][0]["nan_count"] == [1, 0]
+    both = np.array([np.nan, np.nan, np.inf], dtype=np.float32)
+    result = check(tmp_path, {"y": np.array([np.nan, 1.0, 2.0], np.float32)}, {"y": both})
+    assert "PyTorch output has 2 NaNs where JAX has 1" in result["message"]
+    assert "PyTorch output has 1 infinite value where JAX has none" in result["message"]
+
+
+def test_no_speed_verdict_where_the_outputs_differ(tmp_path):
+    results = build_results(tmp_path, ["double"])
+    topic = results.topics[0]
+    rows = results.rows("double")
+    settings = Settings(tmp_path, tmp_path, tmp_path)
+    checks = [{"variant": "double", "size": 8, "status": "mismatch", "message": "NaN"},
+              {"variant": "double", "size": 16, "status": "match"}]
+    verdicts = {v["size"]: v for v in compare_rows(topic, rows, settings, checks)}
+    assert verdicts[8]["outcome"] == "outputs_differ" and verdicts[8]["faster"] is None
+    assert verdicts[8]["ratio_ci_low"] is not None  # the interval stays in the data
+    assert verdicts[16]["outcome"] == "faster" and verdicts[16]["faster"] == "pytorch"
+    assert verdicts[16]["ratio_ci_low"] <= verdicts[16]["ratio"] <= verdicts[16]["ratio_ci_high"]

@@ -306,3 +306,17 @@ def test_reference_pages_and_downloads(site_factory):
     environment = html.unescape(site.html("environment"))
     assert "Harness version" in environment and "compile_cache" in environment
     assert "TORCHINDUCTOR_CACHE_DIR" in environment
+
+
+def test_a_nan_on_one_side_names_it_and_withholds_the_verdict(site_factory):
+    site = site_factory(["returns_nan"])
+    strict = site.build()
+    assert strict.returncode != 0  # a parity mismatch is a warning
+    assert "JAX output has 1 NaN where PyTorch has none" in strict.stderr
+    lenient = site.build(strict=False)
+    assert lenient.returncode == 0, lenient.stderr
+    (comparison,) = site.results()["comparisons"]
+    assert comparison["outcome"] == "outputs_differ" and comparison["faster"] is None
+    assert "JAX output has 1 NaN where PyTorch has none" in site.html("topics/returns_nan")
+    assert "outputs differ" in site.html("topics/returns_nan")
+    assert "outputs differ" in site.html("")  # the comparison table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -17,6 +18,7 @@ from build_hooks.core.stats import (
     is_noisy,
     mann_whitney_u,
     median,
+    ratio_interval,
 )
 
 
@@ -173,42 +175,44 @@ def test_compare_names_faster_side_when_clearly_separated() -> None:
     slow = [2.00, 2.02, 1.98, 2.01, 1.99, 2.00, 2.03, 1.97]
     verdict = compare("jax", slow, "pytorch", fast)
     assert isinstance(verdict, Verdict)
-    assert verdict.faster == "pytorch"
+    assert verdict.outcome == "faster" and verdict.faster == "pytorch" == verdict.leader
     assert not verdict.level
-    assert verdict.ratio == pytest.approx(median(slow) / median(fast))
-    assert verdict.ratio >= 1.05
+    assert verdict.ratio == pytest.approx(median(slow) / median(fast), rel=0.02)
+    assert 1.05 <= verdict.ratio_low <= verdict.ratio <= verdict.ratio_high
     assert verdict.p_value is not None and verdict.p_value < 0.05
-    assert verdict.reason.startswith("significant")
+    assert verdict.reason.startswith("95% CI") and "beyond 1.05" in verdict.reason
 
     swapped = compare("jax", fast, "pytorch", slow)
     assert swapped.faster == "jax"
     assert swapped.ratio == pytest.approx(verdict.ratio)
+    assert swapped.ratio_low == pytest.approx(verdict.ratio_low)
+    assert swapped.ratio_high == pytest.approx(verdict.ratio_high)
 
 
-def test_compare_is_level_when_samples_overlap() -> None:
+def test_compare_is_inconclusive_when_samples_overlap_widely() -> None:
     rng = random.Random(7)
     a = random_floats(rng, 10, 1.0, 2.0)
     b = random_floats(rng, 10, 1.0, 2.0)
     verdict = compare("jax", a, "pytorch", b)
     assert verdict.p_value is not None and verdict.p_value >= 0.05
-    assert verdict.faster is None
-    assert verdict.level
-    assert "not significant" in verdict.reason
+    assert verdict.faster is None and verdict.outcome == "inconclusive"
+    assert verdict.ratio_low < 1.05 < verdict.ratio_high
+    assert "straddles 1.05" in verdict.reason
 
 
-# Tight samples 2% apart: significant, so the minimum speed-up alone decides.
+# Tight samples 2% apart: clearly different, but all of the interval lies within 5%.
 TWO_PERCENT_APART = ([1.000 + 0.0001 * i for i in range(10)],
                      [1.020 + 0.0001 * i for i in range(10)])
 
 
-def test_compare_is_level_when_significant_but_under_min_speedup() -> None:
+def test_compare_is_level_when_the_whole_interval_is_within_min_speedup() -> None:
     a, b = TWO_PERCENT_APART
     verdict = compare("jax", a, "pytorch", b, alpha=0.05, min_speedup=1.05)
     assert verdict.p_value is not None and verdict.p_value < 0.05
     assert verdict.ratio == pytest.approx(1.02, rel=1e-3)
-    assert verdict.faster is None
+    assert verdict.outcome == "level" and verdict.faster is None and verdict.leader == "jax"
     assert verdict.level
-    assert "under 1.05" in verdict.reason
+    assert "within 1.05" in verdict.reason
 
 
 def test_compare_names_small_difference_when_min_speedup_allows_it() -> None:
@@ -222,8 +226,41 @@ def test_compare_respects_alpha() -> None:
     b = [10.0, 11.0, 12.0, 13.0]  # exact p = 2/70 ~= 0.0286
     assert compare("a", a, "b", b, alpha=0.05).faster == "a"
     strict = compare("a", a, "b", b, alpha=0.01)
-    assert strict.faster is None
+    assert strict.faster is None and strict.outcome == "inconclusive"
     assert strict.p_value == pytest.approx(2 / 70)
+    # Four samples a side cannot give a 99% interval at all (2/70 > 0.01): it is unbounded.
+    assert math.isinf(strict.ratio_high) and "too few samples" in strict.reason
+
+
+# --- ratio_interval ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n1, n2, cut", [(10, 10, 23), (5, 5, 2), (8, 6, 8), (3, 3, None)])
+def test_interval_cut_matches_the_mann_whitney_critical_values(n1, n2, cut) -> None:
+    """R: qwilcox(0.025, n1, n2) - 1 differences are left out at each end (23 for 10 and 10,
+    2 for 5 and 5, 8 for 8 and 6); 3 and 3 cannot reach 95%."""
+    assert stats._cut(n1, n2, 0.05) == cut
+
+
+def test_interval_brackets_the_true_ratio_about_as_often_as_it_says() -> None:
+    rng = random.Random(3)
+    covered = 0
+    for _ in range(400):
+        a = [2.0 * math.exp(rng.gauss(0, 0.1)) for _ in range(10)]
+        b = [1.0 * math.exp(rng.gauss(0, 0.1)) for _ in range(10)]
+        interval = ratio_interval(a, b)
+        covered += interval.low <= 2.0 <= interval.high
+    assert 0.92 <= covered / 400 <= 0.99
+
+
+def test_interval_narrows_with_more_samples_and_rejects_bad_input() -> None:
+    rng = random.Random(5)
+    def draw(n, scale):
+        return [scale * math.exp(rng.gauss(0, 0.1)) for _ in range(n)]
+    few = ratio_interval(draw(6, 3.0), draw(6, 1.0))
+    many = ratio_interval(draw(60, 3.0), draw(60, 1.0))
+    assert many.high / many.low < few.high / few.low
+    with pytest.raises(ValueError):
+        ratio_interval([1.0, -1.0], [1.0])
 
 
 def test_compare_raises_on_empty_samples() -> None:

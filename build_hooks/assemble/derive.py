@@ -4,6 +4,7 @@ one machine (`assemble`)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from build_hooks import FRAMEWORKS, HARNESS_VERSION
@@ -40,27 +41,42 @@ def derive_row(row: dict[str, Any], topic: Topic, settings: Settings,
     return derived
 
 
-def compare_rows(topic: Topic, rows: list[dict[str, Any]], settings: Settings) -> list[dict]:
-    """One verdict per (variant, size) that both frameworks measured."""
+def compare_rows(topic: Topic, rows: list[dict[str, Any]], settings: Settings,
+                 parity_checks: list[dict[str, Any]] | None = None) -> list[dict]:
+    """One verdict per (variant, size) that both frameworks measured, with the ratio and its
+    confidence interval; none where the two sides' outputs differ (unequal work)."""
     by_key = index_rows(rows)
+    differ = {(c.get("variant"), c.get("size")) for c in parity_checks or []
+              if c.get("status") == "mismatch"}
     verdicts = []
     for variant in topic.variants:
         for size in topic.sizes:
             jax_row = by_key.get(("jax", variant.name, size))
             torch_row = by_key.get(("pytorch", variant.name, size))
-            entry: dict[str, Any] = {"topic": topic.name, "variant": variant.name, "size": size}
+            entry: dict[str, Any] = {"topic": topic.name, "variant": variant.name, "size": size,
+                                     "outcome": None, "faster": None, "leader": None,
+                                     "ratio": None, "ratio_ci_low": None, "ratio_ci_high": None,
+                                     "confidence": 1 - settings.significance_level,
+                                     "p_value": None}
             measured = [r for r in (jax_row, torch_row)
                         if r and r.get("status") == "ok" and r.get("samples")]
             # Only rows that finished: a row that failed after some blocks keeps its samples.
             if len(measured) < 2 or jax_row is None or torch_row is None:
-                entry.update(faster=None, ratio=None, p_value=None,
-                             reason="not measured on both sides")
+                entry["reason"] = "not measured on both sides"
             else:
                 verdict = stats.compare("jax", jax_row["samples"], "pytorch",
                                         torch_row["samples"], settings.significance_level,
                                         settings.min_speedup)
-                entry.update(faster=verdict.faster, ratio=verdict.ratio,
+                entry.update(outcome=verdict.outcome, faster=verdict.faster,
+                             leader=verdict.leader, ratio=verdict.ratio,
+                             ratio_ci_low=verdict.ratio_low if verdict.ratio_low > 0 else None,
+                             ratio_ci_high=verdict.ratio_high
+                             if math.isfinite(verdict.ratio_high) else None,
                              p_value=verdict.p_value, reason=verdict.reason)
+                if (variant.name, size) in differ:
+                    entry.update(outcome="outputs_differ", faster=None,
+                                 reason="the outputs differ (parity), so the two sides did not "
+                                        "do the same work: no speed verdict")
             verdicts.append(entry)
     return verdicts
 
@@ -149,7 +165,7 @@ def assemble(entries: list[tuple[Topic, dict[str, Any], str]], machine: dict[str
             derived["machine_name"] = machine_name
             rows.append(derived)
         results.extend(rows)
-        comparisons.extend(compare_rows(topic, rows, settings))
+        comparisons.extend(compare_rows(topic, rows, settings, record["parity_checks"]))
         parity[topic.name] = parity_summary(topic, record["parity_checks"])
         topics.append({
             "topic": topic.name, "title": topic.title, "question": topic.question,

@@ -57,3 +57,11 @@ def human_bytes(count: int) -> str:
             return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{count} bytes"
+
+
+def format_interval(low: float, high: float) -> str:
+    """A ratio's confidence interval: 2.71-3.10×, 12-15×."""
+    def one(value: float) -> str:
+        return f"{value:.2f}" if value < 10 else f"{value:.0f}"
+
+    return f"{one(low)}–{one(high)}×"

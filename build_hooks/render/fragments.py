@@ -19,6 +19,7 @@ from build_hooks.core.formatting import (
     MISSING,
     finite_number,
     format_gflops,
+    format_interval,
     format_ratio,
     format_seconds,
     format_timestamp,
@@ -218,12 +219,26 @@ def _row_notes(row: dict[str, Any], min_samples: int) -> list[str]:
 
 
 def _verdict_text(comparison: dict[str, Any] | None) -> str:
-    if comparison is None or comparison.get("ratio") is None:
+    """The verdict with its confidence interval, e.g. "**PyTorch** 2.93× faster (95% CI
+    2.71–3.10×)"; "level", "inconclusive" or "outputs differ" otherwise."""
+    if comparison is None or finite_number(comparison.get("ratio")) is None:
         return MISSING
-    if comparison["faster"] is None:
-        return f"level: {comparison['reason']}"
-    return f"**{FRAMEWORK_LABELS[comparison['faster']]}** {format_ratio(comparison['ratio'])} " \
-           f"faster"
+    outcome = comparison.get("outcome")
+    if outcome == "outputs_differ":
+        return "**outputs differ**: no verdict"
+    low, high = (finite_number(comparison.get(k)) for k in ("ratio_ci_low", "ratio_ci_high"))
+    confidence = finite_number(comparison.get("confidence")) or 0.95
+    interval = (f"{confidence * 100:.0f}% CI {format_interval(low, high)}"
+                if low is not None and high is not None else "no interval")
+    leader = FRAMEWORK_LABELS.get(comparison.get("leader") or "", "")
+    if outcome == "faster" and comparison.get("faster") in FRAMEWORK_LABELS:
+        return f"**{FRAMEWORK_LABELS[comparison['faster']]}** " \
+               f"{format_ratio(comparison['ratio'])} faster ({interval})"
+    if outcome == "level":
+        return f"level ({leader} {format_ratio(comparison['ratio'])}, {interval})"
+    if outcome == "inconclusive":
+        return f"inconclusive ({leader} {format_ratio(comparison['ratio'])}, {interval})"
+    return f"no verdict: {comparison.get('reason', '')}"  # damaged or unknown outcome
 
 
 def render_timings(topic: Topic, results: BuildResults) -> str:
@@ -369,7 +384,7 @@ def comparison_cell(topic: Topic, results: BuildResults) -> str:
         medians = [format_seconds(rows.get((fw, variant.name, size), {}).get("median_s"))
                    for fw in FRAMEWORKS]
         text = (f"{variant.label} ({topic.size_name}={size}): "
-                f"{_verdict_text(comparison)} (JAX {medians[0]}, PyTorch {medians[1]})")
+                f"{_verdict_text(comparison)}; JAX {medians[0]}, PyTorch {medians[1]}")
         if variant.compiled:
             firsts = [format_seconds(rows.get((fw, variant.name, size), {}).get(
                 "first_call_s")) for fw in FRAMEWORKS]

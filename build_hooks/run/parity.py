@@ -21,6 +21,29 @@ def _load(path: Path) -> dict[str, Any]:
         return {key: data[key] for key in data.files}
 
 
+def special_counts(jax_values: Any, torch_values: Any) -> dict[str, list[int]]:
+    """How many NaN and infinite values each side has: [JAX, PyTorch]."""
+    import numpy as np
+
+    return {"nan_count": [int(np.isnan(jax_values).sum()), int(np.isnan(torch_values).sum())],
+            "inf_count": [int(np.isinf(jax_values).sum()), int(np.isinf(torch_values).sum())]}
+
+
+def describe_specials(counts: dict[str, list[int]]) -> str:
+    """'JAX output has 1 NaN where PyTorch has none', for each kind whose counts differ."""
+    said = []
+    for key, kind in (("nan_count", "NaN"), ("inf_count", "infinite value")):
+        jax_count, torch_count = counts[key]
+        if jax_count == torch_count:
+            continue
+        more, fewer = ("JAX", "PyTorch") if jax_count > torch_count else ("PyTorch", "JAX")
+        many, few = max(jax_count, torch_count), min(jax_count, torch_count)
+        plural = "s" if many != 1 else ""
+        said.append(f"{more} output has {many} {kind}{plural} where {fewer} has "
+                    f"{few or 'none'}")
+    return "; ".join(said)
+
+
 def compare_outputs(parity: Parity, jax_leaves: list[dict[str, Any]], jax_file: Path,
                     torch_leaves: list[dict[str, Any]], torch_file: Path) -> dict[str, Any]:
     """A parity record: status "match", "mismatch" or "nothing" (nothing comparable)."""
@@ -69,8 +92,12 @@ def compare_outputs(parity: Parity, jax_leaves: list[dict[str, Any]], jax_file: 
             with np.errstate(invalid="ignore", over="ignore"):
                 relative = np.where(scale > 0, difference / np.where(scale > 0, scale, 1), 0)
             max_rel = float(relative[finite].max()) if finite.any() else 0.0
-            record.update(ok=ok, max_abs_diff=max_abs, max_rel_diff=max_rel)
-            if not ok:
+            specials = special_counts(a64, b64)
+            record.update(ok=ok, max_abs_diff=max_abs, max_rel_diff=max_rel, **specials)
+            named = describe_specials(specials)
+            if named:
+                problems.append(f"{path}: {named}")
+            elif not ok:
                 problems.append(f"{path}: values differ beyond tolerance (max |diff| "
                                 f"{max_abs:.3g}, max relative {max_rel:.3g})")
         leaves.append(record)
