@@ -16,6 +16,7 @@ from build_hooks.docs_build import session
 from build_hooks.pipeline import build_site
 from build_hooks.render import highlight
 from build_hooks.render.directives import DirectiveError, PageContext, expand_directives
+from build_hooks.run.devices import DeviceMismatch
 from build_hooks.spec.settings import load_settings
 from build_hooks.spec.topics import TopicError
 
@@ -40,7 +41,7 @@ def on_pre_build(config: MkDocsConfig) -> None:
         log.debug(f"Highlighting every code block: {problem}")
     try:
         current.site = build_site(current.settings, log.info)
-    except TopicError as error:
+    except (TopicError, DeviceMismatch) as error:
         raise PluginError(str(error)) from None
     warnings, infos = site_problems(current.site, current.settings.allow_missing_frameworks)
     for message in infos:

@@ -8,6 +8,7 @@ from typing import Any
 from build_hooks import FRAMEWORKS, HARNESS_VERSION
 from build_hooks.core import Log, host
 from build_hooks.records.cache import ResultStore
+from build_hooks.run.devices import DeviceMismatch, device_mismatch
 from build_hooks.run.pool import worker_pool
 from build_hooks.run.scheduler import TopicRun, TopicRunner
 from build_hooks.spec.settings import Settings
@@ -46,6 +47,11 @@ def measure_missing(missing: list[Missing], settings: Settings, store: ResultSto
     starts: dict[str, int] = {}
     with worker_pool(settings, log) as pool:
         try:
+            # Both workers first: a build that would compare a GPU with a CPU stops here.
+            started = {fw: pool.get(fw).environment for fw in settings.frameworks}
+            problem = device_mismatch({fw: env for fw, env in started.items() if env})
+            if problem:
+                raise DeviceMismatch(problem)
             runner = TopicRunner(pool, settings, log)
             for index, (topic, key, parts, reason) in enumerate(missing, start=1):
                 if not settings.refresh:

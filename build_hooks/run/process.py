@@ -94,6 +94,10 @@ def worker_environment(run_dir: Path) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (PACKAGE_PARENT, env.get("PYTHONPATH", "")) if p)
     env["PYTHONUNBUFFERED"] = "1"
+    if env.get("COMPARISON_DEVICE", "").lower() == "cpu":
+        # Both frameworks on the CPU, whatever accelerator the machine has.
+        env["JAX_PLATFORMS"] = "cpu"
+        env["CUDA_VISIBLE_DEVICES"] = ""
     return env
 
 

@@ -42,6 +42,17 @@ def _log(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from build_hooks.run.devices import DeviceMismatch
+    from build_hooks.spec.topics import TopicError
+
+    try:
+        return _main(argv)
+    except (TopicError, DeviceMismatch) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m build_hooks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-f", "--config-file", type=Path, default=Path("mkdocs.yml"))

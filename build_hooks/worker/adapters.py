@@ -123,7 +123,8 @@ class TorchAdapter:
             backend.fp32_precision = "ieee"
         if torch.cuda.is_available():
             self.device = torch.device("cuda")
-        elif torch.backends.mps.is_available():
+        elif torch.backends.mps.is_available() and \
+                os.environ.get("COMPARISON_DEVICE", "").lower() != "cpu":
             self.device = torch.device("mps")
         else:
             self.device = torch.device("cpu")
