@@ -1,6 +1,6 @@
 """A real browser on a real build: Debian's Chromium, driven headless by Playwright.
 
-Skipped, saying why, on a machine without /usr/bin/chromium; in CI (CI=true), where .ci/run
+Skipped, saying why, on a machine without Chromium or Chrome; in CI (CI=true), where .ci/run
 installs it, a missing browser is a failure instead.
 """
 
@@ -12,13 +12,14 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from build_hooks.core.host import BROWSERS, find_chromium
+
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = find_chromium()
 # A closed network: no background connections, no component updates (see the env notes).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
@@ -26,9 +27,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 def _require_chromium() -> None:
-    if Path(CHROMIUM).exists():
+    if CHROMIUM:
         return
-    message = f"{CHROMIUM} is not installed (apt-get install chromium); the browser test needs it"
+    message = ("no Chromium or Chrome found (CHROME_PATH, or one of "
+               f"{', '.join(BROWSERS)} on the PATH; apt-get install chromium); the browser "
+               "test needs it")
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)

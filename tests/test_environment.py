@@ -37,3 +37,20 @@ def test_machine_name_comes_from_the_variable_or_the_hardware(monkeypatch):
         "nvidia-h100-80gb-hbm3-8c"
     monkeypatch.setenv("COMPARISON_MACHINE", "ci-runner")
     assert host.machine_name(info) == "ci-runner"
+
+
+def test_the_browser_is_found_by_chrome_path_or_by_any_of_its_names(tmp_path, monkeypatch):
+    fake = tmp_path / "google-chrome"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    monkeypatch.delenv("CHROME_PATH", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert host.find_chromium() == str(fake)  # GitHub's hosted image names it so
+    chosen = tmp_path / "my-chromium"
+    chosen.write_text("#!/bin/sh\n")
+    chosen.chmod(0o755)
+    monkeypatch.setenv("CHROME_PATH", str(chosen))
+    assert host.find_chromium() == str(chosen)
+    monkeypatch.delenv("CHROME_PATH")
+    fake.unlink()
+    assert host.find_chromium() is None

@@ -12,6 +12,7 @@ import datetime
 import os
 import platform
 import re
+import shutil
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -142,6 +143,18 @@ def machine_name(machine_info: dict[str, Any]) -> str:
     hardware = machine_info["gpus"][0] if machine_info["gpus"] else machine_info["cpu"]
     slug = re.sub(r"[^a-z0-9]+", "-", hardware.lower()).strip("-")
     return f"{slug}-{machine_info['schedulable_cores']}c"
+
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+
+
+def find_chromium() -> str | None:
+    """A Chromium or Chrome executable: $CHROME_PATH, else the first of BROWSERS on the PATH
+    (Debian names it chromium, Ubuntu's images chromium-browser or google-chrome)."""
+    chosen = os.environ.get("CHROME_PATH")
+    if chosen and os.access(chosen, os.X_OK):
+        return chosen
+    return next((found for name in BROWSERS if (found := shutil.which(name))), None)
 
 
 def now_iso() -> str:

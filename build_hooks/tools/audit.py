@@ -23,7 +23,6 @@ from build_hooks.core.jsonfile import write_versioned
 from build_hooks.records.archive import machine_dir
 
 LIGHTHOUSE = "lighthouse@12.2.3"
-CHROMIUM = "/usr/bin/chromium"
 CHROME_FLAGS = ("--headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run "
                 "--disable-background-networking --disable-component-update --disable-sync")
 PAGES = ("", "topics/eager_vs_compiled/")
@@ -58,8 +57,11 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def run_audit(project_dir: Path, site_dir: Path, log: Log) -> dict[str, Any]:
     if not (site_dir / "index.html").exists():
         raise AuditError(f"{site_dir} has no built site; run `make site` first")
-    if not Path(CHROMIUM).exists():
-        raise AuditError(f"{CHROMIUM} is missing; install it with `apt-get install chromium`")
+    chromium = host.find_chromium()
+    if chromium is None:
+        raise AuditError("no Chromium or Chrome found (CHROME_PATH, or one of "
+                         f"{', '.join(host.BROWSERS)} on the PATH); install it with "
+                         "`apt-get install chromium`")
     binary = _lighthouse(project_dir, log)
     handler = functools.partial(_QuietHandler, directory=str(site_dir))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -77,7 +79,7 @@ def run_audit(project_dir: Path, site_dir: Path, log: Log) -> dict[str, Any]:
                                f"--output-path={report_path}", f"--chrome-flags={CHROME_FLAGS}"]
                     if preset == "desktop":
                         command.append("--preset=desktop")
-                    process = subprocess.run(command, env={**os.environ, "CHROME_PATH": CHROMIUM},
+                    process = subprocess.run(command, env={**os.environ, "CHROME_PATH": chromium},
                                              capture_output=True, text=True, timeout=300)
                     if process.returncode != 0 or not report_path.exists():
                         raise AuditError(f"lighthouse failed on /{page}:\n{process.stderr}")
