@@ -20,7 +20,7 @@ from build_hooks.records.cache import (
     sources_part,
 )
 from build_hooks.records.history import changes_between
-from build_hooks.render.charts import make_charts
+from build_hooks.render.charts import SUMMARY, make_charts, make_summary_chart
 from build_hooks.spec.settings import Settings
 from build_hooks.spec.topics import Topic, discover_topics
 
@@ -76,6 +76,8 @@ def _machine_results(topics: list[Topic], records: dict[str, dict[str, Any]],
     data = assemble(ordered, machine, name, settings)
     charts = {t.name: make_charts(t, [r for r in data["results"] if r["topic"] == t.name],
                                   settings.cache_dir, name) for t in shown}
+    charts[SUMMARY] = make_summary_chart(shown, data, settings.cache_dir, name,
+                                         settings.min_speedup)
     latest = max((r["measured_at"] for r in records.values()), default=host.now_iso())
     return BuildResults(
         topics=shown, data=data, ran=ran, charts=charts, records=records,

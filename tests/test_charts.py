@@ -92,3 +92,43 @@ def test_description_states_the_numbers(tmp_path):
     from build_hooks.core.formatting import format_seconds
 
     assert f"JAX · 2 * x: from {format_seconds(jax['median_s'])} at n=8" in spec["description"]
+
+
+def test_the_forest_plots_each_headline_ratio_with_its_interval_from_the_results(tmp_path):
+    results = build_results(tmp_path, ["double"])
+    topic = results.topics[0]
+    comparisons = results.comparisons("double")
+    headline = next(c for c in comparisons if c["size"] == topic.headline_size)
+    assert headline["leader"] == "pytorch"  # JAX's time over PyTorch's is the ratio itself
+    spec = charts.forest_spec(results.topics, comparisons, 1.05)
+    (line,) = spec["lines"]
+    assert (line["value"], line["low"], line["high"]) == \
+        (headline["ratio"], headline["ratio_ci_low"], headline["ratio_ci_high"])
+    assert line["label"] == f"Doubling a vector · 2 * x (n={topic.headline_size})"
+    assert f"JAX takes {headline['ratio']:.3g} times PyTorch's time" in spec["description"]
+    # JAX in the lead: the point and its interval are inverted, to the left of 1.
+    flipped = [{**headline, "leader": "jax"}]
+    (left,) = charts.forest_spec(results.topics, flipped, 1.05)["lines"]
+    assert left["value"] == pytest.approx(1 / headline["ratio"])
+    assert left["low"] == pytest.approx(1 / headline["ratio_ci_high"])
+    # No verdict, no point: outputs that differ, or an unbounded interval.
+    assert charts.forest_spec(results.topics, [{**headline, "outcome": "outputs_differ"}],
+                              1.05) is None
+    assert charts.forest_spec(results.topics, [{**headline, "ratio_ci_high": None}],
+                              1.05) is None
+
+
+def test_the_forest_is_drawn_labelled_and_shown_on_the_page(tmp_path):
+    results = build_results(tmp_path, ["double"])
+    (chart,) = charts.make_summary_chart(results.topics, results.data, tmp_path / "cache",
+                                         "box", 1.05)
+    assert chart.kind == "forest" and chart.name.startswith("box-summary-forest-")
+    assert chart.size[1] == 90 + charts.FOREST_ROW_PX * 1
+    svg = chart.themed("light")
+    assert "<title>Every topic&#x27;s headline comparison" in svg or \
+        "<title>Every topic's headline comparison" in svg
+    from build_hooks.render.fragments import chart_figure
+
+    figure = chart_figure(chart, "index.md", "Same numbers below.")
+    assert f"(charts/{chart.name}-dark.svg#only-dark)" in figure
+    assert f'height="{chart.size[1]}"' in figure

@@ -37,7 +37,9 @@ def test_methodology_states_the_settings_of_the_build(settings):
     expected = [
         f"until one block lasts at least {measure.min_block_s * 1000:g} ms",
         f"The site takes {measure.blocks} blocks per framework, variant and size",
-        f"(within a {measure.max_time_s:g} s budget)",
+        f"(within a {measure.max_time_s:g} s budget), in {_number_word(measure.rounds)} rounds",
+        f"is still wider than {_percent(measure.target_ci_width)}",
+        f"or {measure.max_rounds} rounds have run",
         f"A result whose IQR exceeds {_percent(settings.noise_threshold)} of its median",
         f"could not collect {measure.min_samples} samples within the budget",
         f"with a **{_percent(1 - settings.significance_level)} confidence interval**",

@@ -320,3 +320,18 @@ def test_a_nan_on_one_side_names_it_and_withholds_the_verdict(site_factory):
     assert "JAX output has 1 NaN where PyTorch has none" in site.html("topics/returns_nan")
     assert "outputs differ" in site.html("topics/returns_nan")
     assert "outputs differ" in site.html("")  # the comparison table
+
+
+def test_rows_get_more_rounds_while_the_interval_is_wide_and_say_why_they_stopped(site_factory):
+    """A verdict that stays open (a confidence level so high that a few samples give no
+    interval) and an impossible width: every row runs to the round limit (or its budget)."""
+    measure = {"min_block_s": 0.002, "blocks": 4, "rounds": 2, "max_rounds": 4,
+               "target_ci_width": 1e-9, "max_time_s": 2, "min_samples": 2}
+    site = site_factory(["double"], settings={"quick": False, "measure": measure,
+                                              "significance_level": 1e-6})
+    done = site.build()
+    assert done.returncode == 0, done.stderr
+    rows = site.rows("double")
+    assert rows and all(row["stopped"] in ("round limit", "time budget") for row in rows)
+    assert any(row["rounds"] == 4 and row["n"] > 4 for row in rows)
+    assert "for a narrower interval" in done.stderr

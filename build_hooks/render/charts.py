@@ -46,7 +46,8 @@ MARKERS = ["o", "s", "^", "D"]
 @dataclass(frozen=True)
 class Chart:
     kind: str
-    """time (median against size), gflops (throughput against size), first_call."""
+    """time (median against size), gflops (throughput against size), first_call, or forest
+    (the home page's summary: every topic's headline ratio with its interval)."""
     title: str
     description: str
     """A text alternative: what the chart shows, in words and numbers."""
@@ -54,6 +55,8 @@ class Chart:
     """The drawing with sentinel colours; `themed()` gives the files the site serves."""
     name: str
     """File stem under charts/ in the site, unique per drawing (it holds the numbers' hash)."""
+    size: tuple[int, int] = CHART_SIZE
+    """Width and height in CSS pixels (the page reserves this box before the file loads)."""
 
     def themed(self, scheme: str) -> str:
         """The SVG for Material's `light` or `dark` palette."""
@@ -164,6 +167,56 @@ def chart_specs(topic: Topic, rows: list[dict[str, Any]]) -> list[dict[str, Any]
     return specs
 
 
+SUMMARY = "(summary)"
+"""The key of the summary chart among a machine's charts (no topic can be named so)."""
+FOREST_ROW_PX = 26
+
+
+def forest_spec(topics: list[Topic], comparisons: list[dict[str, Any]],
+                min_speedup: float) -> dict[str, Any] | None:
+    """One line per topic and variant at the topic's headline size: the ratio of JAX's time to
+    PyTorch's on a log scale with its confidence interval. Comparisons without a verdict
+    (outputs differ, not measured on both sides) and unbounded intervals are left out."""
+    found = {(c["topic"], c["variant"], c["size"]): c for c in comparisons}
+    lines = []
+    for topic in topics:
+        for variant in topic.variants:
+            entry = found.get((topic.name, variant.name, topic.headline_size))
+            if not entry or entry.get("outcome") in (None, "outputs_differ"):
+                continue
+            ratio, low, high = (_number(entry.get(k))
+                                for k in ("ratio", "ratio_ci_low", "ratio_ci_high"))
+            if ratio is None or low is None or high is None:
+                continue
+            if entry.get("leader") == "jax":  # the other side's time over JAX's: invert
+                ratio, low, high = 1 / ratio, 1 / high, 1 / low
+            lines.append({"label": f"{topic.title} · {variant.label} "
+                                   f"({topic.size_name}={topic.headline_size})",
+                          "short": f"{topic.name} · {variant.name}",
+                          "value": ratio, "low": low, "high": high,
+                          "outcome": entry["outcome"]})
+    if not lines:
+        return None
+    text = "; ".join(f"{line['label']}: JAX takes {line['value']:.3g} times PyTorch's time "
+                     f"(95% CI {line['low']:.3g} to {line['high']:.3g}), {line['outcome']}"
+                     for line in lines)
+    return {"kind": "forest", "lines": lines, "min_speedup": min_speedup,
+            "size": [CHART_SIZE[0], 90 + FOREST_ROW_PX * len(lines)],
+            "title": "Every topic's headline comparison: JAX's time over PyTorch's",
+            "description": "Ratio of JAX's typical time to PyTorch's at each topic's headline "
+                           "size, log scale, with its 95% confidence interval; left of 1 JAX "
+                           "is quicker, right of 1 PyTorch is; a hollow point is level or "
+                           f"inconclusive. {text}."}
+
+
+def make_summary_chart(topics: list[Topic], data: dict[str, Any], cache_dir: Path,
+                       machine_name: str, min_speedup: float) -> list[Chart]:
+    """The forest plot of one machine's results (none when nothing was compared)."""
+    spec = forest_spec(topics, data["comparisons"], min_speedup)
+    prefix = f"{machine_name}-summary" if machine_name else "summary"
+    return [_cached_chart(spec, prefix, "summary", cache_dir)] if spec else []
+
+
 def _style() -> dict[RcKeyType, Any]:
     return {
         "svg.fonttype": "none", "font.family": FONT, "font.size": 10,
@@ -183,9 +236,12 @@ def _draw(spec: dict[str, Any], salt: str) -> str:
     import matplotlib.pyplot as plt
 
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no such font: fine
+    width, height = spec.get("size", CHART_SIZE)
     with matplotlib.rc_context({**_style(), "svg.hashsalt": salt}):
-        figure, axes = plt.subplots(figsize=(CHART_SIZE[0] / 100, CHART_SIZE[1] / 100))
-        if spec["kind"] == "first_call":
+        figure, axes = plt.subplots(figsize=(width / 100, height / 100))
+        if spec["kind"] == "forest":
+            _draw_forest(axes, spec)
+        elif spec["kind"] == "first_call":
             bars = spec["bars"]
             positions = range(len(bars))
             width = 0.38
@@ -221,14 +277,48 @@ def _draw(spec: dict[str, Any], salt: str) -> str:
             from matplotlib.ticker import FuncFormatter
 
             axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_seconds(v)))
-        axes.set_ylabel(spec["ylabel"])
-        axes.grid(True, which="major", linewidth=0.5)
-        axes.legend(fontsize=9)
-        figure.tight_layout()
+        if spec["kind"] != "forest":
+            axes.set_ylabel(spec["ylabel"])
+            axes.grid(True, which="major", linewidth=0.5)
+            axes.legend(fontsize=9)
+        if spec["kind"] == "forest":  # room on the left for the labels, whatever their length
+            figure.subplots_adjust(left=0.36, right=0.97, top=1 - 30 / height,
+                                   bottom=55 / height)
+        else:
+            figure.tight_layout()
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
         plt.close(figure)
     return buffer.getvalue()
+
+
+def _draw_forest(axes: Any, spec: dict[str, Any]) -> None:
+    lines = spec["lines"]
+    rows = range(len(lines))[::-1]  # the first topic at the top
+    for row, line in zip(rows, lines, strict=True):
+        color = COLORS["pytorch"] if line["value"] > 1 else COLORS["jax"]
+        # A filled point is a verdict ("faster"); a hollow one is level or inconclusive.
+        axes.errorbar([line["value"]], [row], xerr=[[line["value"] - line["low"]],
+                                                    [line["high"] - line["value"]]],
+                      fmt="o", color=color, markersize=5, capsize=3, linewidth=1.5,
+                      markerfacecolor=color if line["outcome"] == "faster" else "none")
+    threshold = spec["min_speedup"]
+    axes.axvline(1.0, color=FOREGROUND, linewidth=0.8)
+    for edge in (threshold, 1 / threshold):
+        axes.axvline(edge, color=FOREGROUND, linewidth=0.6, linestyle=":")
+    axes.set_xscale("log")
+    values = [v for line in lines for v in (line["low"], line["high"])]
+    span = max(max(values), 1 / min(values), 2.0) * 1.3
+    axes.set_xlim(1 / span, span)
+    from matplotlib.ticker import FuncFormatter
+
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+    axes.set_yticks(list(rows), [line["short"] for line in lines], fontsize=8)
+    axes.set_ylim(-0.7, len(lines) - 0.3)
+    axes.set_xlabel("JAX time / PyTorch time (log scale)")
+    for x, text, align in ((0.0, "← JAX quicker", "left"), (1.0, "PyTorch quicker →", "right")):
+        axes.text(x, 1.0, text, transform=axes.transAxes, ha=align, va="bottom", fontsize=9)
+    axes.grid(True, axis="x", which="major", linewidth=0.5)
 
 
 def _adapt_svg(svg: str, title: str, description: str) -> str:
@@ -246,20 +336,24 @@ def _adapt_svg(svg: str, title: str, description: str) -> str:
 def make_charts(topic: Topic, rows: list[dict[str, Any]], cache_dir: Path,
                 machine_name: str = "") -> list[Chart]:
     """The topic's charts, drawn only when the numbers changed since the last build."""
-    charts = []
     prefix = f"{machine_name}-{topic.name}" if machine_name else topic.name
-    for spec in chart_specs(topic, rows):
-        key_source = json.dumps({"spec": spec, "code": DRAWING_CODE, "topic": topic.name},
-                                sort_keys=True)
-        key = hashlib.sha256(key_source.encode()).hexdigest()[:20]
-        path = cache_dir / "charts" / f"{prefix}-{spec['kind']}-{key}.svg"
-        try:
-            svg = path.read_text(encoding="utf-8")
-        except OSError:
-            svg = _adapt_svg(_draw(spec, salt=key), spec["title"], spec["description"])
-            for stale in path.parent.glob(f"{prefix}-{spec['kind']}-*.svg"):
-                stale.unlink(missing_ok=True)  # drawings of numbers that no longer exist
-            write_atomically(path, svg)
-        charts.append(Chart(spec["kind"], spec["title"], spec["description"], svg,
-                            name=path.stem))
-    return charts
+    return [_cached_chart(spec, prefix, topic.name, cache_dir)
+            for spec in chart_specs(topic, rows)]
+
+
+def _cached_chart(spec: dict[str, Any], prefix: str, owner: str, cache_dir: Path) -> Chart:
+    """The chart of `spec`, drawn only when no drawing of the same numbers is cached."""
+    key_source = json.dumps({"spec": spec, "code": DRAWING_CODE, "topic": owner},
+                            sort_keys=True)
+    key = hashlib.sha256(key_source.encode()).hexdigest()[:20]
+    path = cache_dir / "charts" / f"{prefix}-{spec['kind']}-{key}.svg"
+    try:
+        svg = path.read_text(encoding="utf-8")
+    except OSError:
+        svg = _adapt_svg(_draw(spec, salt=key), spec["title"], spec["description"])
+        for stale in path.parent.glob(f"{prefix}-{spec['kind']}-*.svg"):
+            stale.unlink(missing_ok=True)  # drawings of numbers that no longer exist
+        write_atomically(path, svg)
+    width, height = spec.get("size", CHART_SIZE)
+    return Chart(spec["kind"], spec["title"], spec["description"], svg, name=path.stem,
+                 size=(width, height))

@@ -5,6 +5,7 @@ A directive is a line of its own, outside code fences:
     {{ topic matmul }}                 the topic's code, output, timings and parity
     {{ example first_steps pytorch }}  one side's code and output (for the article)
     {{ comparison_table }}             the measured rows of the comparison
+    {{ summary_chart }}                every topic's headline ratio with its interval
     {{ environment }}                  the machine and frameworks behind the numbers
     {{ validation }}                   the stored `make validate` reports (results/*/)
     {{ execution_report }}             per topic and framework: status, cost, source
@@ -26,8 +27,7 @@ from build_hooks import FRAMEWORKS
 from build_hooks.assemble.model import Site
 from build_hooks.core.jsonfile import read_versioned
 from build_hooks.records.archive import VALIDATION_FILE, VALIDATION_FORMAT, VALIDATION_SCHEMA
-from build_hooks.render import fragments as render
-from build_hooks.render import sections as render_site
+from build_hooks.render import fragments, sections
 
 DIRECTIVE = re.compile(r"^\{\{\s*(?P<name>\w+)(?P<args>(?:\s+[\w-]+)*)\s*\}\}\s*$")
 FENCE = re.compile(r"^\s*(?P<marks>`{3,}|~{3,})")
@@ -63,6 +63,7 @@ def _expand(name: str, args: list[str], site: Site, context: PageContext,
         "topic": (1, "{{ topic <name> }}"),
         "example": (2, "{{ example <topic> <jax|pytorch> }}"),
         "comparison_table": (0, "{{ comparison_table }}"),
+        "summary_chart": (0, "{{ summary_chart }}"),
         "environment": (0, "{{ environment }}"),
         "validation": (0, "{{ validation }}"),
         "execution_report": (0, "{{ execution_report }}"),
@@ -78,26 +79,28 @@ def _expand(name: str, args: list[str], site: Site, context: PageContext,
     if name == "topic":
         topic = _topic(site, args[0], where)
         context.shown_topics.add(topic.name)
-        links = {page: render.relative_link(f"{page}.md", context.uri)
+        links = {page: fragments.relative_link(f"{page}.md", context.uri)
                  for page in LINKED_PAGES if f"{page}.md" in context.pages}
-        return render_site.render_topic(topic, site, links, context.uri)
+        return sections.render_topic(topic, site, links, context.uri)
     if name == "example":
         topic = _topic(site, args[0], where)
         if args[1] not in FRAMEWORKS:
             raise DirectiveError(f"{where}: unknown framework '{args[1]}'. Fix: write jax or "
                                  "pytorch")
-        return render_site.render_example(topic, site, args[1])
+        return sections.render_example(topic, site, args[1])
     if name == "comparison_table":
-        return render_site.render_comparison_table(site, context.uri)
+        return sections.render_comparison_table(site, context.uri)
+    if name == "summary_chart":
+        return sections.render_summary_chart(site, context.uri)
     if name == "execution_report":
         if not site.machines or site.frozen:
             return "*This build ran nothing: every number comes from results/ (frozen).*\n"
-        return render.render_execution_report(site.primary, context.uri)
+        return fragments.render_execution_report(site.primary, context.uri)
     if name == "validation":
-        return render.render_validation(load_validation_reports(context.project_dir, where))
+        return fragments.render_validation(load_validation_reports(context.project_dir, where))
     if name == "changes":
-        return render_site.render_changes(site, context.uri)
-    return render_site.render_environment(site)
+        return sections.render_changes(site, context.uri)
+    return sections.render_environment(site)
 
 
 def load_validation_reports(project_dir: Path | None, where: str) -> list[dict[str, Any]]:

@@ -351,17 +351,23 @@ def render_charts(topic: Topic, results: BuildResults, page_uri: str) -> str:
     """Each chart as a figure: the light and the dark drawing (Material shows the one that
     matches the palette), its title as alternative text, and a caption that describes it in
     numbers and says where the same numbers are as text."""
-    figures = []
-    for chart in results.charts.get(topic.name, []):
-        alt = _quote(chart.title).replace("]", ")").replace("[", "(")
-        images = "\n".join(
-            f"![{alt}]({relative_link(chart.path(scheme), page_uri)}#only-{scheme})"
-            f'{{ width="{CHART_SIZE[0]}" height="{CHART_SIZE[1]}" loading="lazy" }}'
-            for scheme in ("light", "dark"))
-        figures.append(f'<figure class="comparison-chart" markdown>\n{images}\n<figcaption>'
-                       f"{html.escape(chart.description)} The same numbers are in the table "
-                       "below.</figcaption>\n</figure>\n")
-    return "\n".join(figures)
+    return "\n".join(chart_figure(chart, page_uri, "The same numbers are in the table below.")
+                     for chart in results.charts.get(topic.name, []))
+
+
+def chart_figure(chart: Any, page_uri: str, where_else: str, caption: str | None = None) -> str:
+    """A chart as a figure: the light and the dark drawing (Material shows the one that matches
+    the palette), its title as alternative text, its description (or a shorter `caption`, when
+    the drawing's own text description is long) as the caption."""
+    alt = _quote(chart.title).replace("]", ")").replace("[", "(")
+    width, height = chart.size
+    images = "\n".join(
+        f"![{alt}]({relative_link(chart.path(scheme), page_uri)}#only-{scheme})"
+        f'{{ width="{width}" height="{height}" loading="lazy" }}'
+        for scheme in ("light", "dark"))
+    return (f'<figure class="comparison-chart" markdown>\n{images}\n<figcaption>'
+            f"{html.escape(caption or chart.description)} {where_else}</figcaption>\n"
+            "</figure>\n")
 
 
 def relative_link(target: str, page_uri: str) -> str:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from build_hooks import FRAMEWORK_LABELS
 from build_hooks.assemble.model import BuildResults, Site
-from build_hooks.render import fragments as render
+from build_hooks.render import fragments
+from build_hooks.render.charts import SUMMARY
 from build_hooks.render.fragments import (
     MISSING,
     escape_markdown,
@@ -28,7 +29,7 @@ from build_hooks.spec.topics import Topic
 def _code_only(topic: Topic) -> str:
     """The two implementations when no machine has run them (yet)."""
     tabs = []
-    for framework in render.TAB_ORDER:
+    for framework in fragments.TAB_ORDER:
         source = topic.sides[framework]
         tabs.append(f'=== "{FRAMEWORK_LABELS[framework]}"\n\n' + indent_lines(
             fence(source.text, "python", title=source.relative, line_numbers=True)))
@@ -52,16 +53,16 @@ def _stale_note(topic: Topic, machine: BuildResults) -> str:
 
 
 def _timings(topic: Topic, machine: BuildResults, links: dict[str, str], page_uri: str) -> str:
-    parts = [_stale_note(topic, machine), render.render_provenance(topic, machine, links),
-             render.render_charts(topic, machine, page_uri),
-             render.render_timings(topic, machine)]
+    parts = [_stale_note(topic, machine), fragments.render_provenance(topic, machine, links),
+             fragments.render_charts(topic, machine, page_uri),
+             fragments.render_timings(topic, machine)]
     return "\n".join(p for p in parts if p)
 
 
 def _parity(topic: Topic, machine: BuildResults) -> str:
     return "\n".join(p for p in (_stale_note(topic, machine),
-                                 render.render_parity(topic, machine),
-                                 render.render_notes(topic, machine)) if p)
+                                 fragments.render_parity(topic, machine),
+                                 fragments.render_notes(topic, machine)) if p)
 
 
 def _output_source(topic: Topic, site: Site) -> BuildResults | None:
@@ -99,8 +100,8 @@ def render_topic(topic: Topic, site: Site, links: dict[str, str], page_uri: str)
         parts += [_code_only(topic), _absent(topic, site.machines[0] if site.machines else None,
                                              site.frozen)]
         return "\n".join(p for p in parts if p)
-    parts += [render.render_code_tabs(topic, main), _stale_output_note(topic, main),
-              render.render_inputs(topic, main)]
+    parts += [fragments.render_code_tabs(topic, main), _stale_output_note(topic, main),
+              fragments.render_inputs(topic, main)]
     if len(site.machines) == 1:
         parts += ["## Timings\n", _timings(topic, main, links, page_uri),
                   "## Parity\n", _parity(topic, main)]
@@ -118,7 +119,20 @@ def render_example(topic: Topic, site: Site, framework: str) -> str:
     if main is None:
         source = topic.sides[framework]
         return fence(source.text, "python", title=source.relative, line_numbers=True)
-    return render.render_side(topic, main, framework) + _stale_output_note(topic, main)
+    return fragments.render_side(topic, main, framework) + _stale_output_note(topic, main)
+
+
+def render_summary_chart(site: Site, page_uri: str) -> str:
+    """The forest plot of the first machine's headline comparisons (this build's, or frozen,
+    the first stored machine's)."""
+    charts = site.machines[0].charts.get(SUMMARY, []) if site.machines else []
+    if not charts:
+        return "*No comparison was measured on both sides yet, so there is nothing to plot.*\n"
+    caption = ("JAX's time over PyTorch's at each topic's headline size (log scale), with the "
+               "95% confidence interval; left of 1 JAX took less time, right of 1 PyTorch did; a "
+               "hollow point is level or inconclusive.")
+    return fragments.chart_figure(charts[0], page_uri,
+                                  "The same numbers are in the table below.", caption)
 
 
 def render_comparison_table(site: Site, page_uri: str) -> str:
@@ -134,14 +148,14 @@ def render_comparison_table(site: Site, page_uri: str) -> str:
             if machine.topic(topic.name) is None:
                 cells.append("not measured on this machine")
                 continue
-            cell = render.comparison_cell(topic, machine)
+            cell = fragments.comparison_cell(topic, machine)
             if topic.name in machine.stale:
                 cell = (f"*stale, measured {format_timestamp(machine.stale[topic.name])}:* "
                         + cell)
             cells.append(cell)
         holders = site.holders(topic.name)
         outputs = "; ".join(
-            render.parity_word(topic, m) + (f" ({m.label})" if len(holders) > 1 else "")
+            fragments.parity_word(topic, m) + (f" ({m.label})" if len(holders) > 1 else "")
             for m in holders) or MISSING
         link = f"[{table_cell(topic.title)}]({topic_link(topic.name, page_uri)})"
         lines.append(f"| {link} | {table_cell(topic.question)} | {' | '.join(cells)} | {outputs} |")
@@ -152,11 +166,11 @@ def render_environment(site: Site) -> str:
     if not site.machines:
         return "*No results: nothing was measured and nothing is stored under results/.*\n"
     if len(site.machines) == 1:
-        return render.render_environment(site.primary)
+        return fragments.render_environment(site.primary)
     parts = []
     for machine in site.machines:
         parts.append(f"## {machine.label}\n\nFrom {machine.origin}.\n")
-        parts.append(render.render_environment(machine, heading="###"))
+        parts.append(fragments.render_environment(machine, heading="###"))
     return "\n".join(parts)
 
 

@@ -4,7 +4,9 @@ For each size of a topic: both workers prepare (setup, first calls, calibration)
 steady-state blocks are taken in rounds, JAX then PyTorch then PyTorch then JAX, so that drift
 on the machine (another process, thermal state) hits both sides alike. A turn that follows the
 other framework starts with `settle_blocks` blocks that are run and discarded: the block right
-after a switch was measured slower, a cost of the switch rather than of the framework. Only
+after a switch was measured slower, a cost of the switch rather than of the framework. After
+the first `rounds`, a variant whose verdict is still inconclusive (and whose ratio's interval
+is wider than `target_ci_width`) gets more rounds, up to `max_rounds` or its time budget. Only
 one request is in flight at any time: measurements never overlap. Each framework has
 `timeout_s` per topic.
 """
@@ -27,6 +29,7 @@ from build_hooks.core.protocol import (
     WarmUp,
     error_record,
 )
+from build_hooks.core.stats import compare
 from build_hooks.run.capture import read_capture
 from build_hooks.run.pool import WorkerPool
 from build_hooks.run.process import WorkerFailure
@@ -218,24 +221,45 @@ class TopicRunner:
 
     def _measure_rounds(self, state: TopicState, size: int, prepared: dict[str, dict[str, Any]]
                         ) -> dict[tuple[str, str], list[float]]:
+        """`rounds` rounds for every variant, then more rounds for each variant whose verdict is
+        still inconclusive (its ratio's confidence interval straddles the threshold) and wider
+        than `target_ci_width`, until one of the two changes, a side's time budget is spent,
+        or `max_rounds` is reached. Each row records why its sampling stopped and how many
+        rounds it had."""
         topic, settings = state.topic, self.settings.measure
         samples: dict[tuple[str, str], list[float]] = {}
         used: dict[tuple[str, str], float] = {}
         discarded: dict[tuple[str, str], int] = {}
+        rounds_run: dict[str, int] = {}
+        stopped: dict[str, str] = {}
         per_round = math.ceil(settings.blocks / settings.rounds)
         order = [fw for fw in self.settings.frameworks if fw in prepared]
-        for round_index in range(settings.rounds):
+        variants = [v.name for v in topic.variants]
+        for round_index in range(settings.max_rounds):
+            if round_index >= settings.rounds:
+                for variant in variants:
+                    if variant not in stopped:
+                        reason = self._stop_reason(variant, samples, used)
+                        if reason:
+                            stopped[variant] = reason
+            active = [v for v in variants if v not in stopped]
+            if not active:
+                break
             round_order = order if round_index % 2 == 0 else order[::-1]
+            extra = round_index >= settings.rounds
             self.progress(f"Measuring {topic.name} ({state.position}) · {topic.size_name}={size}: "
-                          f"round {round_index + 1}/{settings.rounds}")
+                          + (f"round {round_index + 1} of at most {settings.max_rounds}, for a "
+                             f"narrower interval ({', '.join(active)})" if extra else
+                             f"round {round_index + 1}/{settings.rounds}"))
             for framework in round_order:
                 for variant, info in prepared[framework]["variants"].items():
-                    if info["status"] != "ok":
+                    if info["status"] != "ok" or variant not in active:
                         continue
                     key = (framework, variant)
                     have = samples.setdefault(key, [])
                     budget = settings.max_time_s - used.get(key, 0.0)
-                    count = min(per_round, settings.blocks - len(have))
+                    count = per_round if round_index >= settings.rounds else \
+                        min(per_round, settings.blocks - len(have))
                     # Right after the other framework ran, settle first (paid from the budget).
                     settle = settings.settle_blocks if self.last_framework != framework else 0
                     block_s = info["estimate_s"] * info["number"]
@@ -253,10 +277,35 @@ class TopicRunner:
                     have.extend(response["samples"])
                     used[key] = used.get(key, 0.0) + response["seconds"]
                     discarded[key] = discarded.get(key, 0) + settle
+                    rounds_run[variant] = round_index + 1
+        for variant in variants:
+            stopped.setdefault(variant, self._stop_reason(variant, samples, used) or
+                               ("round limit" if settings.max_rounds > settings.rounds
+                                else "fixed rounds"))
         for key, seconds in used.items():
-            prepared[key[0]]["variants"][key[1]].update(measure_s=seconds,
-                                                        discarded_blocks=discarded[key])
+            prepared[key[0]]["variants"][key[1]].update(
+                measure_s=seconds, discarded_blocks=discarded[key],
+                rounds=rounds_run.get(key[1], 0), stopped=stopped[key[1]])
         return samples
+
+    def _stop_reason(self, variant: str, samples: dict[tuple[str, str], list[float]],
+                     used: dict[tuple[str, str], float]) -> str | None:
+        """Why a variant needs no more rounds, or None when it does."""
+        settings = self.settings.measure
+        sides = [samples.get((framework, variant)) for framework in FRAMEWORKS]
+        if not all(sides):
+            return "not measured on both sides"
+        if any(used.get((framework, variant), 0.0) >= settings.max_time_s
+               for framework in FRAMEWORKS):
+            return "time budget"
+        verdict = compare("jax", sides[0] or [], "pytorch", sides[1] or [],
+                          self.settings.significance_level, self.settings.min_speedup)
+        if verdict.ratio_low > 0 and \
+                verdict.ratio_high / verdict.ratio_low - 1 <= settings.target_ci_width:
+            return "interval narrow enough"
+        if verdict.outcome != "inconclusive":
+            return "verdict settled"  # the whole interval is on one side of the threshold
+        return None
 
     def _finish(self, state: TopicState, framework: str, size: int, outcome: dict[str, Any],
                 samples: dict[tuple[str, str], list[float]]) -> None:
@@ -274,6 +323,8 @@ class TopicRunner:
                 "blockable": info.get("blockable"),
                 "calibration_capped": info.get("calibration_capped"),
                 "discarded_blocks": info.get("discarded_blocks", 0),
+                "rounds": info.get("rounds", 0),
+                "stopped": info.get("stopped"),
                 "measure_s": outcome["prepare_s"] / len(topic.variants) +
                 info.get("measure_s", 0.0),
             }

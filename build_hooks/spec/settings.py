@@ -34,6 +34,12 @@ class MeasureSettings:
     """Blocks to take per (topic, framework, variant, size); each gives one per-call sample."""
     rounds: int = 5
     """The blocks are split into rounds that alternate between the frameworks."""
+    target_ci_width: float = 0.10
+    """After `rounds`, a (variant, size) whose verdict is inconclusive gets more rounds until
+    the verdict is settled or the confidence interval of its ratio is at most this wide
+    (high / low - 1), or its time budget or `max_rounds` is spent."""
+    max_rounds: int = 15
+    """The most rounds a (variant, size) gets, the first `rounds` included."""
     max_time_s: float = 10.0
     """Budget for the steady-state blocks of one (topic, framework, variant, size)."""
     min_samples: int = 5
@@ -47,8 +53,8 @@ class MeasureSettings:
 
     @classmethod
     def quick_mode(cls) -> MeasureSettings:
-        return cls(min_block_s=0.002, blocks=4, rounds=2, max_time_s=1.0, min_samples=2,
-                   settle_blocks=1, quick=True)
+        return cls(min_block_s=0.002, blocks=4, rounds=2, target_ci_width=0.10, max_rounds=2,
+                   max_time_s=1.0, min_samples=2, settle_blocks=1, quick=True)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -84,6 +90,9 @@ class Settings:
         """The settings that can change a measured number (the rest only change rendering)."""
         return {
             "measure": self.measure.as_dict(),
+            # They decide when to stop adding rounds (the verdict's interval and threshold).
+            "significance_level": self.significance_level,
+            "min_speedup": self.min_speedup,
             "timeout_s": self.timeout_s,
             "memory_limit_mb": self.memory_limit_mb,
             "output_limit_bytes": self.output_limit_bytes,
@@ -94,6 +103,8 @@ class _MeasureConfig(base.Config):
     min_block_s = opt.Type((int, float), default=MeasureSettings.min_block_s)
     blocks = opt.Type(int, default=MeasureSettings.blocks)
     rounds = opt.Type(int, default=MeasureSettings.rounds)
+    target_ci_width = opt.Type((int, float), default=MeasureSettings.target_ci_width)
+    max_rounds = opt.Type(int, default=MeasureSettings.max_rounds)
     max_time_s = opt.Type((int, float), default=MeasureSettings.max_time_s)
     min_samples = opt.Type(int, default=MeasureSettings.min_samples)
     settle_blocks = opt.Type(int, default=MeasureSettings.settle_blocks)
@@ -160,6 +171,8 @@ def load_settings(extra: Mapping[str, Any] | None,
             min_block_s=float(schema.measure.min_block_s),
             blocks=schema.measure.blocks,
             rounds=schema.measure.rounds,
+            target_ci_width=float(schema.measure.target_ci_width),
+            max_rounds=schema.measure.max_rounds,
             max_time_s=float(schema.measure.max_time_s),
             min_samples=schema.measure.min_samples,
             settle_blocks=schema.measure.settle_blocks,
@@ -200,6 +213,10 @@ def _range_problems(schema: ComparisonConfig, where: str) -> list[str]:
             ("measure.min_block_s", measure.min_block_s > 0, "seconds above 0, e.g. 0.05"),
             ("measure.blocks", measure.blocks >= 1, "a count of 1 or more, e.g. 10"),
             ("measure.rounds", 1 <= measure.rounds <= measure.blocks, "between 1 and blocks"),
+            ("measure.target_ci_width", measure.target_ci_width > 0,
+             "a fraction above 0, e.g. 0.1"),
+            ("measure.max_rounds", measure.max_rounds >= measure.rounds,
+             "at least measure.rounds, e.g. 15"),
             ("measure.max_time_s", measure.max_time_s > 0, "seconds above 0, e.g. 10"),
             ("measure.min_samples", 1 <= measure.min_samples <= measure.blocks,
              "a count between 1 and blocks"),

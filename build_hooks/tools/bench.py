@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import statistics
@@ -144,6 +145,7 @@ def run_bench(config_file: Path, repeats: int, log: Log) -> dict[str, Any]:
             warm_times.append(_build(config_file, scratch_dir / "warm", env)[0])
             plain_times.append(_build(plain, scratch_dir / "plain", env)[0])
             prerendered_times.append(_build(prerendered, scratch_dir / "pre", env)[0])
+        shares = _trust_shares(json.loads((scratch_dir / "warm" / "results.json").read_text()))
         _, traced = _build(config_file, scratch_dir / "importtime", env, "-X", "importtime")
         modules = imported_modules(traced.stderr)
         framework_modules = sorted(m for m in modules
@@ -174,9 +176,20 @@ def run_bench(config_file: Path, repeats: int, log: Log) -> dict[str, Any]:
         "cold_build_s": cold_seconds, "cold_build_ok": cold.returncode == 0,
         "cold_topics_measured": len(re.findall(r"Measuring topic \d+/\d+", cold_log)),
         "cold_worker_starts": starts,
+        **shares,
     }
     return write_versioned(machine_dir(config_file.parent, report["machine_name"]) / "bench.json",
                            BENCH_FORMAT, 1, report)
+
+
+def _trust_shares(document: dict[str, Any]) -> dict[str, int]:
+    """How many of the site's measured rows are noisy, and how many of its comparisons are
+    inconclusive (the goal: at most one in ten of each)."""
+    rows = [row for row in document["results"] if row.get("status") == "ok"]
+    compared = [entry for entry in document["comparisons"] if entry.get("outcome")]
+    return {"rows": len(rows), "noisy_rows": sum(bool(row.get("noisy")) for row in rows),
+            "comparisons": len(compared),
+            "inconclusive": sum(entry["outcome"] == "inconclusive" for entry in compared)}
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -197,6 +210,9 @@ def format_report(report: dict[str, Any]) -> str:
         f"{report['prerendered_median_s'] - report['without_hooks_median_s']:+.2f} s; the hooks' "
         f"work, less what reusing highlighted code saves, "
         f"{report['warm_median_s'] - report['prerendered_median_s']:+.2f} s)",
+        f"  the site's measurements: {report['noisy_rows']} of {report['rows']} rows noisy "
+        f"(IQR above the threshold); {report['inconclusive']} of {report['comparisons']} "
+        "comparisons inconclusive",
         f"  torch/jax modules imported by the MkDocs process on a warm rebuild: "
         f"{', '.join(imports) if imports else 'none'}",
         f"  cold build ({report['cold_topics_measured']} topics, quick measurements) "
