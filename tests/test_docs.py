@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from build_hooks.run import process as workers
+from build_hooks.run import process
 from build_hooks.spec.settings import load_settings
 from build_hooks.tools import validate
 from build_hooks.tools.bench import load_config_file
@@ -46,7 +46,7 @@ def test_methodology_states_the_settings_of_the_build(settings):
         f"only when the whole interval lies beyond {_percent(settings.min_speedup - 1)}",
         f"when the whole interval lies within {_percent(settings.min_speedup - 1)} either way",
         f"(`measure.settle_blocks`, {measure.settle_blocks})",
-        f"(`GLIBC_TUNABLES={workers.ALLOCATOR_TUNABLES}`)",
+        f"(`GLIBC_TUNABLES={process.ALLOCATOR_TUNABLES}`)",
         f"it must lie between {validate.LOW:g} and {validate.HIGH:g}",
     ]
     missing = [phrase for phrase in expected if phrase not in text]

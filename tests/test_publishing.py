@@ -14,7 +14,7 @@ import pytest
 from build_hooks import HARNESS_VERSION
 from build_hooks.pipeline import build_site, run_build
 from build_hooks.records.archive import load_history, save_bundle
-from build_hooks.run import process as workers
+from build_hooks.run import process
 from build_hooks.spec.settings import MeasureSettings, Settings
 
 from .conftest import FIXTURE_TOPICS, ROOT, import_blocker
@@ -47,7 +47,7 @@ def test_frozen_build_starts_no_worker(site_factory, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a worker was started in a frozen build")
 
-    monkeypatch.setattr(workers.WorkerProcess, "start", refuse)
+    monkeypatch.setattr(process.WorkerProcess, "start", refuse)
     settings = Settings(project_dir=site.root, snippets_dir=site.root / "snippets",
                         cache_dir=site.root / ".cache", freeze=True)
     messages: list[str] = []
