@@ -4,7 +4,6 @@ the install that fixes it."""
 from __future__ import annotations
 
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
@@ -50,11 +49,20 @@ class FakePool:
         return self.workers[framework]
 
 
-def test_the_batch_stops_before_measuring_anything(tmp_path: Path, monkeypatch):
-    """The pool reports JAX on the CPU and PyTorch on CUDA (what `pip install -e .` gives on an
-    NVIDIA machine): no topic is run and no record is stored."""
-    pool = FakePool({"jax": JAX_CPU, "pytorch": TORCH_CUDA})
+class FakeStore:
+    def __init__(self, records):
+        self.records = records
 
+    def load(self, topic, key):
+        return self.records.get(topic), ""
+
+
+class Named:
+    def __init__(self, name):
+        self.name = name
+
+
+def run_batch(tmp_path, monkeypatch, pool, store):
     @contextmanager
     def fake_pool(settings, log, purpose="run"):
         yield pool
@@ -64,10 +72,28 @@ def test_the_batch_stops_before_measuring_anything(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(batch.TopicRunner, "run", lambda self, *a: ran.append(a))
     settings = Settings(tmp_path, tmp_path / "snippets", tmp_path / "cache")
     entries: dict = {}
+    batch.measure_missing([(Named("double"), "key", {}, "new")], settings, store, {}, entries,
+                          [], lambda message: None)
+    return ran, entries
+
+
+def test_the_batch_stops_before_measuring_anything(tmp_path, monkeypatch):
+    """The pool reports JAX on the CPU and PyTorch on CUDA (what `pip install -e .` gives on an
+    NVIDIA machine): no topic is run and no record is stored."""
+    pool = FakePool({"jax": JAX_CPU, "pytorch": TORCH_CUDA})
     with pytest.raises(DeviceMismatch, match="JAX on cpu, PyTorch on cuda"):
-        batch.measure_missing([(object(), "key", {}, "new")], settings, object(), {}, entries,
-                              [], lambda message: None)
-    assert ran == [] and entries == {}
+        run_batch(tmp_path, monkeypatch, pool, FakeStore({}))
+
+
+def test_no_worker_starts_when_another_build_measured_everything_meanwhile(tmp_path,
+                                                                           monkeypatch):
+    class Untouchable(FakePool):
+        def get(self, framework):
+            raise AssertionError("a worker was started with nothing to measure")
+
+    ran, entries = run_batch(tmp_path, monkeypatch, Untouchable({}),
+                             FakeStore({"double": {"topic": "double"}}))
+    assert ran == [] and entries == {"double": ({"topic": "double"}, "cache")}
 
 
 def test_comparison_device_cpu_hides_accelerators_from_both_workers(tmp_path, monkeypatch):

@@ -103,8 +103,18 @@ def test_cache_key_changes_when_measurement_settings_change(snippets: Path,
 def test_cache_key_ignores_rendering_only_settings(snippets: Path, settings: Settings) -> None:
     topic = load_topic(snippets)
     before = cache_key(topic, settings, FINGERPRINT)
-    rendering = dataclasses.replace(settings, noise_threshold=0.5, min_speedup=1.5, refresh=True)
+    rendering = dataclasses.replace(settings, noise_threshold=0.5, refresh=True)
     assert cache_key(topic, rendering, FINGERPRINT) == before
+
+
+def test_cache_key_changes_with_the_verdict_settings_that_steer_sampling(
+        snippets: Path, settings: Settings) -> None:
+    """Extra rounds go where the verdict is still open, so its threshold and confidence level
+    decide how much is measured."""
+    topic = load_topic(snippets)
+    before = cache_key(topic, settings, FINGERPRINT)
+    for changed in ({"min_speedup": 1.5}, {"significance_level": 0.01}):
+        assert cache_key(topic, dataclasses.replace(settings, **changed), FINGERPRINT) != before
 
 
 def test_cache_key_changes_when_frameworks_change(snippets: Path, settings: Settings) -> None:

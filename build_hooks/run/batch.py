@@ -9,7 +9,7 @@ from build_hooks import FRAMEWORKS, HARNESS_VERSION
 from build_hooks.core import Log, host
 from build_hooks.records.cache import ResultStore
 from build_hooks.run.devices import DeviceMismatch, device_mismatch
-from build_hooks.run.pool import worker_pool
+from build_hooks.run.pool import WorkerPool, worker_pool
 from build_hooks.run.scheduler import TopicRun, TopicRunner
 from build_hooks.spec.settings import Settings
 from build_hooks.spec.topics import Topic
@@ -39,6 +39,14 @@ def make_record(topic: Topic, key: str, run: TopicRun, machine: dict[str, Any],
     }
 
 
+def _check_devices(pool: WorkerPool, settings: Settings) -> None:
+    """Start both workers; a build that would compare a GPU with a CPU stops here."""
+    started = {fw: pool.get(fw).environment for fw in settings.frameworks}
+    problem = device_mismatch({fw: env for fw, env in started.items() if env})
+    if problem:
+        raise DeviceMismatch(problem)
+
+
 def measure_missing(missing: list[Missing], settings: Settings, store: ResultStore,
                     machine: dict[str, Any], entries: dict[str, tuple[dict[str, Any], str]],
                     ran: list[str], log: Log) -> None:
@@ -47,12 +55,8 @@ def measure_missing(missing: list[Missing], settings: Settings, store: ResultSto
     starts: dict[str, int] = {}
     with worker_pool(settings, log) as pool:
         try:
-            # Both workers first: a build that would compare a GPU with a CPU stops here.
-            started = {fw: pool.get(fw).environment for fw in settings.frameworks}
-            problem = device_mismatch({fw: env for fw, env in started.items() if env})
-            if problem:
-                raise DeviceMismatch(problem)
             runner = TopicRunner(pool, settings, log)
+            checked = False
             for index, (topic, key, parts, reason) in enumerate(missing, start=1):
                 if not settings.refresh:
                     # Another build may have measured it while this one waited for the lock.
@@ -60,6 +64,9 @@ def measure_missing(missing: list[Missing], settings: Settings, store: ResultSto
                     if record is not None:
                         entries[topic.name] = (record, "cache")
                         continue
+                if not checked:  # before the first measurement, and only if there is one
+                    _check_devices(pool, settings)
+                    checked = True
                 log(f"Measuring topic {index}/{len(missing)} '{topic.name}' ({reason})")
                 run = runner.run(topic, f"{index}/{len(missing)}")
                 unavailable = {fw: w.unavailable for fw, w in pool.workers.items()
