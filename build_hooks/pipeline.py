@@ -77,7 +77,7 @@ def _machine_results(topics: list[Topic], records: dict[str, dict[str, Any]],
     charts = {t.name: make_charts(t, [r for r in data["results"] if r["topic"] == t.name],
                                   settings.cache_dir, name) for t in shown}
     charts[SUMMARY] = make_summary_chart(shown, data, settings.cache_dir, name,
-                                         settings.min_speedup)
+                                         settings.min_speedup, 1 - settings.significance_level)
     latest = max((r["measured_at"] for r in records.values()), default=host.now_iso())
     return BuildResults(
         topics=shown, data=data, ran=ran, charts=charts, records=records,

@@ -106,6 +106,9 @@ def test_the_forest_plots_each_headline_ratio_with_its_interval_from_the_results
         (headline["ratio"], headline["ratio_ci_low"], headline["ratio_ci_high"])
     assert line["label"] == f"Doubling a vector · 2 * x (n={topic.headline_size})"
     assert f"JAX takes {headline['ratio']:.3g} times PyTorch's time" in spec["description"]
+    assert "(95% CI " in spec["description"]
+    assert "(90% CI " in charts.forest_spec(results.topics, comparisons, 1.05,
+                                            0.90)["description"]
     # JAX in the lead: the point and its interval are inverted, to the left of 1.
     flipped = [{**headline, "leader": "jax"}]
     (left,) = charts.forest_spec(results.topics, flipped, 1.05)["lines"]

@@ -34,21 +34,20 @@ RECORD_SCHEMA = 1
 # workers' environment (allocator tunables, threads). An edit to it is an edit to the measuring
 # method, so it invalidates every cached number even if HARNESS_VERSION was not bumped.
 MEASURING_PACKAGES = ("worker", "run")
+PACKAGE_DIR = Path(build_hooks.__file__).parent
 
 
 def measuring_code() -> list[Path]:
     """The source files of the measuring packages, in a stable order."""
-    package = Path(build_hooks.__file__).parent
     return sorted(path for name in MEASURING_PACKAGES
-                  for path in (package / name).rglob("*.py"))
+                  for path in (PACKAGE_DIR / name).rglob("*.py"))
 
 
 @functools.cache
 def worker_code_digest() -> str:
     digest = hashlib.sha256()
-    package = Path(build_hooks.__file__).parent
     for path in measuring_code():
-        digest.update(str(path.relative_to(package)).encode() + b"\0")
+        digest.update(str(path.relative_to(PACKAGE_DIR)).encode() + b"\0")
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -173,7 +173,7 @@ FOREST_ROW_PX = 26
 
 
 def forest_spec(topics: list[Topic], comparisons: list[dict[str, Any]],
-                min_speedup: float) -> dict[str, Any] | None:
+                min_speedup: float, confidence: float = 0.95) -> dict[str, Any] | None:
     """One line per topic and variant at the topic's headline size: the ratio of JAX's time to
     PyTorch's on a log scale with its confidence interval. Comparisons without a verdict
     (outputs differ, not measured on both sides) and unbounded intervals are left out."""
@@ -197,22 +197,24 @@ def forest_spec(topics: list[Topic], comparisons: list[dict[str, Any]],
                           "outcome": entry["outcome"]})
     if not lines:
         return None
+    level = f"{confidence * 100:.0f}%"
     text = "; ".join(f"{line['label']}: JAX takes {line['value']:.3g} times PyTorch's time "
-                     f"(95% CI {line['low']:.3g} to {line['high']:.3g}), {line['outcome']}"
+                     f"({level} CI {line['low']:.3g} to {line['high']:.3g}), {line['outcome']}"
                      for line in lines)
     return {"kind": "forest", "lines": lines, "min_speedup": min_speedup,
             "size": [CHART_SIZE[0], 90 + FOREST_ROW_PX * len(lines)],
             "title": "Every topic's headline comparison: JAX's time over PyTorch's",
             "description": "Ratio of JAX's typical time to PyTorch's at each topic's headline "
-                           "size, log scale, with its 95% confidence interval; left of 1 JAX "
+                           f"size, log scale, with its {level} confidence interval; left of 1 JAX "
                            "is quicker, right of 1 PyTorch is; a hollow point is level or "
                            f"inconclusive. {text}."}
 
 
 def make_summary_chart(topics: list[Topic], data: dict[str, Any], cache_dir: Path,
-                       machine_name: str, min_speedup: float) -> list[Chart]:
+                       machine_name: str, min_speedup: float,
+                       confidence: float = 0.95) -> list[Chart]:
     """The forest plot of one machine's results (none when nothing was compared)."""
-    spec = forest_spec(topics, data["comparisons"], min_speedup)
+    spec = forest_spec(topics, data["comparisons"], min_speedup, confidence)
     prefix = f"{machine_name}-summary" if machine_name else "summary"
     return [_cached_chart(spec, prefix, "summary", cache_dir)] if spec else []
 

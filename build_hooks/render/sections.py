@@ -128,9 +128,10 @@ def render_summary_chart(site: Site, page_uri: str) -> str:
     charts = site.machines[0].charts.get(SUMMARY, []) if site.machines else []
     if not charts:
         return "*No comparison was measured on both sides yet, so there is nothing to plot.*\n"
+    level = 1 - site.machines[0].data["environment"]["significance_level"]
     caption = ("JAX's time over PyTorch's at each topic's headline size (log scale), with the "
-               "95% confidence interval; left of 1 JAX took less time, right of 1 PyTorch did; a "
-               "hollow point is level or inconclusive.")
+               f"{level * 100:.0f}% confidence interval; left of 1 JAX took less time, right of "
+               "1 PyTorch did; a hollow point is level or inconclusive.")
     return fragments.chart_figure(charts[0], page_uri,
                                   "The same numbers are in the table below.", caption)
 
