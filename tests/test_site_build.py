@@ -335,3 +335,38 @@ def test_rows_get_more_rounds_while_the_interval_is_wide_and_say_why_they_stoppe
     assert rows and all(row["stopped"] in ("round limit", "time budget") for row in rows)
     assert any(row["rounds"] == 4 and row["n"] > 4 for row in rows)
     assert "for a narrower interval" in done.stderr
+
+
+def test_one_side_variants_pair_with_versus_and_a_series_is_drawn(site_factory):
+    site = site_factory(["one_sided"])
+    done = site.build()
+    assert done.returncode == 0, done.stderr
+    rows = {(r["framework"], r["variant"], r["size"]): r for r in site.rows("one_sided")}
+    assert {(fw, v) for fw, v, _ in rows} == {
+        ("jax", "cumulative"), ("jax", "assign"),
+        ("pytorch", "cumulative"), ("pytorch", "by_loop"), ("pytorch", "alone")}
+    assert rows[("jax", "assign", 8)]["status"] == "expected_error"
+    # The series: the display size's first-call result, both sides; no other size has one.
+    assert rows[("jax", "cumulative", 8)]["series"] == [0, 1, 3, 6, 10, 15, 21, 28]
+    assert rows[("pytorch", "cumulative", 8)]["series"] == [0, 1, 3, 6, 10, 15, 21, 28]
+    assert "series" not in rows[("jax", "cumulative", 16)]
+    results = site.results()
+    found = {(c["variant"], c["size"]): c for c in results["comparisons"]}
+    crossed = found[("by_loop", 16)]
+    assert (crossed["jax_variant"], crossed["pytorch_variant"]) == ("cumulative", "by_loop")
+    assert crossed["outcome"] in ("faster", "level", "inconclusive")
+    assert found[("alone", 16)]["outcome"] is None
+    assert found[("alone", 16)]["reason"] == "only PyTorch has this variant"
+    assert found[("assign", 16)]["reason"] == "only JAX has this variant"
+    checks = {(c["variant"], c["size"]): c for c in results["parity"]["one_sided"]["checks"]}
+    assert checks[("by_loop", 8)]["status"] == "match"
+    assert checks[("by_loop", 8)]["jax_variant"] == "cumulative"
+    assert checks[("alone", 8)]["status"] == "skipped"
+    assert results["topics"][0]["series"]["variant"] == "cumulative"
+    page = html.unescape(site.html("topics/one_sided"))
+    assert "running sum in a Python loop (PyTorch only; against JAX's running sum)" in page
+    assert "raises TypeError (expected)" in page
+    charts = list((site.root / "site").rglob("*one_sided-series-*.svg"))
+    assert len(charts) == 2  # light and dark
+    assert "Running sum" in charts[0].read_text()
+    assert "against JAX's running sum" in html.unescape(site.html(""))  # comparison table

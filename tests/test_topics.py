@@ -572,3 +572,79 @@ def test_variants_bound_by_import_or_tuple_assignment_count_as_defined(tmp_path:
                                  "from math import sqrt as eager\n\n\ndef _old(x):")
     make_topic(tmp_path, jax_py=imported)
     assert len(discover_topics(tmp_path)) == 1
+
+
+# --- variants on one side, expected errors per variant, series ---------------------------------
+
+ONE_SIDED = """
+[[variants]]
+name = "func"
+label = "torch.func style"
+sides = ["pytorch"]
+versus = "eager"
+"""
+
+
+def test_a_one_side_variant_is_required_only_in_its_side_file_and_pairs_with_versus(
+        tmp_path: Path) -> None:
+    make_topic(tmp_path, topic_toml=toml_with(append="") + ONE_SIDED,
+               pytorch_py=VALID_PYTORCH + "\n\ndef func(x):\n    return x @ x\n")
+    (topic,) = discover_topics(tmp_path)
+    assert [v.name for v in topic.variants_for("jax")] == ["eager", "compiled"]
+    assert [v.name for v in topic.variants_for("pytorch")] == ["eager", "compiled", "func"]
+    pairs = {pair.key: pair for pair in topic.pairs()}
+    assert (pairs["func"].jax, pairs["func"].pytorch) == ("eager", "func")
+    assert pairs["func"].crossed and not pairs["eager"].crossed
+
+
+def test_a_one_side_variant_missing_from_its_own_file_is_named(tmp_path: Path) -> None:
+    directory = make_topic(tmp_path, topic_toml=VALID_TOML + ONE_SIDED)
+    error = topic_error(tmp_path)
+    assert_problem(error, directory / "pytorch.py", "'func' is not defined")
+    assert not [p for p in error.problems if p.path == directory / "jax.py"]
+
+
+@pytest.mark.parametrize(("variant", "fragment"), [
+    ('sides = ["numpy"]', "not a list of distinct frameworks"),
+    ('sides = []', "not a list of distinct frameworks"),
+    ('versus = "eager"', "versus is set on a variant both sides define"),
+    ('sides = ["pytorch"]\nversus = "nothing"', "versus 'nothing' is not a jax variant"),
+    ('expect_error = "not a name"', "is not an exception name"),
+])
+def test_bad_one_side_keys_are_named_with_a_fix(tmp_path: Path, variant: str,
+                                                fragment: str) -> None:
+    extra = f'\n[[variants]]\nname = "other"\nlabel = "other"\n{variant}\n'
+    directory = make_topic(tmp_path, topic_toml=VALID_TOML + extra,
+                           jax_py=VALID_JAX + "\nother = eager\n",
+                           pytorch_py=VALID_PYTORCH + "\nother = eager\n")
+    assert_problem(topic_error(tmp_path), directory / "topic.toml", fragment)
+
+
+def test_a_variant_expect_error_overrides_the_side_default(tmp_path: Path) -> None:
+    extra = ('\n[[variants]]\nname = "assign"\nlabel = "x[0] = 1"\nsides = ["jax"]\n'
+             'expect_error = "TypeError"\n')
+    make_topic(tmp_path, topic_toml=VALID_TOML + extra, jax_py=VALID_JAX + "\nassign = eager\n")
+    (topic,) = discover_topics(tmp_path)
+    assert topic.expected_error("jax", "assign") == "TypeError"
+    assert topic.expected_error("jax", "eager") is None
+
+
+def test_series_names_a_declared_variant(tmp_path: Path) -> None:
+    good = VALID_TOML + '\n[series]\nvariant = "compiled"\ntitle = "Loss"\ny_label = "loss"\n'
+    make_topic(tmp_path / "a", topic_toml=good)
+    (topic,) = discover_topics(tmp_path / "a")
+    assert topic.series is not None and topic.series.variant == "compiled"
+    assert topic.series.y_label == "loss" and topic.series.x_label == "index"
+    bad = VALID_TOML + '\n[series]\nvariant = "missing"\n'
+    directory = make_topic(tmp_path / "b", topic_toml=bad)
+    assert_problem(topic_error(tmp_path / "b"), directory / "topic.toml",
+                   "series.variant 'missing' is not a declared variant")
+
+
+def test_series_labels_are_display_only_but_its_variant_is_measured(tmp_path: Path) -> None:
+    base = VALID_TOML + '\n[series]\nvariant = "compiled"\ntitle = "Loss"\n'
+    make_topic(tmp_path / "a", topic_toml=base)
+    make_topic(tmp_path / "b", topic_toml=base.replace('title = "Loss"', 'title = "Curve"'))
+    make_topic(tmp_path / "c", topic_toml=base.replace('variant = "compiled"', 'variant = "eager"'))
+    digests = [discover_topics(tmp_path / d)[0].sources_digest for d in "abc"]
+    assert digests[0] == digests[1] != digests[2]

@@ -44,16 +44,18 @@ def derive_row(row: dict[str, Any], topic: Topic, settings: Settings,
 def compare_rows(topic: Topic, rows: list[dict[str, Any]], settings: Settings,
                  parity_checks: list[dict[str, Any]] | None = None) -> list[dict]:
     """One verdict per (variant, size) that both frameworks measured, with the ratio and its
-    confidence interval; none where the two sides' outputs differ (unequal work)."""
+    confidence interval; none where the two sides' outputs differ (unequal work). A one-side
+    variant is compared with the other side's `versus` variant: the entry names both."""
     by_key = index_rows(rows)
     differ = {(c.get("variant"), c.get("size")) for c in parity_checks or []
               if c.get("status") == "mismatch"}
     verdicts = []
-    for variant in topic.variants:
+    for pair in topic.pairs():
         for size in topic.sizes:
-            jax_row = by_key.get(("jax", variant.name, size))
-            torch_row = by_key.get(("pytorch", variant.name, size))
-            entry: dict[str, Any] = {"topic": topic.name, "variant": variant.name, "size": size,
+            jax_row = by_key.get(("jax", pair.jax, size)) if pair.jax else None
+            torch_row = by_key.get(("pytorch", pair.pytorch, size)) if pair.pytorch else None
+            entry: dict[str, Any] = {"topic": topic.name, "variant": pair.key, "size": size,
+                                     "jax_variant": pair.jax, "pytorch_variant": pair.pytorch,
                                      "outcome": None, "faster": None, "leader": None,
                                      "ratio": None, "ratio_ci_low": None, "ratio_ci_high": None,
                                      "confidence": 1 - settings.significance_level,
@@ -61,7 +63,10 @@ def compare_rows(topic: Topic, rows: list[dict[str, Any]], settings: Settings,
             measured = [r for r in (jax_row, torch_row)
                         if r and r.get("status") == "ok" and r.get("samples")]
             # Only rows that finished: a row that failed after some blocks keeps its samples.
-            if len(measured) < 2 or jax_row is None or torch_row is None:
+            if pair.jax is None or pair.pytorch is None:
+                only = "PyTorch" if pair.jax is None else "JAX"
+                entry["reason"] = f"only {only} has this variant"
+            elif len(measured) < 2 or jax_row is None or torch_row is None:
                 entry["reason"] = "not measured on both sides"
             else:
                 verdict = stats.compare("jax", jax_row["samples"], "pytorch",
@@ -73,7 +78,7 @@ def compare_rows(topic: Topic, rows: list[dict[str, Any]], settings: Settings,
                              ratio_ci_high=verdict.ratio_high
                              if math.isfinite(verdict.ratio_high) else None,
                              p_value=verdict.p_value, reason=verdict.reason)
-                if (variant.name, size) in differ:
+                if (pair.key, size) in differ:
                     entry.update(outcome="outputs_differ", faster=None,
                                  reason="the outputs differ (parity), so the two sides did not "
                                         "do the same work: no speed verdict")
@@ -172,8 +177,13 @@ def assemble(entries: list[tuple[Topic, dict[str, Any], str]], machine: dict[str
             "size_name": topic.size_name, "sizes": list(topic.sizes),
             "display_size": topic.display_size, "headline_size": topic.headline_size,
             "flops": topic.flops,
-            "variants": [{"name": v.name, "label": v.label, "compiled": v.compiled}
+            "variants": [{"name": v.name, "label": v.label, "compiled": v.compiled,
+                          "sides": list(v.sides), "versus": v.versus}
                          for v in topic.variants],
+            "series": None if topic.series is None else {
+                "variant": topic.series.variant, "title": topic.series.title,
+                "x_label": topic.series.x_label, "y_label": topic.series.y_label,
+                "size": topic.display_size},
             "measured_at": record["measured_at"], "source": source,
             "seconds": record.get("seconds"), "notes": record.get("notes", []),
             "setups": record["setups"],

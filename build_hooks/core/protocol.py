@@ -8,7 +8,7 @@ that one side sends and the other does not understand fails loudly, by name, on 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -26,8 +26,8 @@ class Prepare:
     """Where the worker writes what each step printed: `<prefix>.setup.stdout`, ..."""
     min_block_s: float
     max_time_s: float
-    expect_error: str | None = None
-    """The exception the side's variants must raise (topic.toml `expect_error`)."""
+    expect_error: dict[str, str] = field(default_factory=dict)
+    """variant -> the exception its call must raise (topic.toml `expect_error`)."""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS
 from build_hooks.assemble.model import index_rows
 from build_hooks.core.atomic import write_atomically
 from build_hooks.core.formatting import finite_number, format_seconds
-from build_hooks.render.fragments import CHART_SIZE
+from build_hooks.render.fragments import CHART_SIZE, variant_title
 from build_hooks.spec.topics import Topic
 
 if TYPE_CHECKING:  # matplotlib is imported only to draw (a warm rebuild never needs it)
@@ -143,6 +143,9 @@ def chart_specs(topic: Topic, rows: list[dict[str, Any]]) -> list[dict[str, Any]
                     "xlabel": topic.size_name, "ylabel": "GFLOP/s", "series": series,
                     "description": _describe_sweep(topic, series, "Achieved GFLOP/s",
                                                    lambda v: f"{v:.3g} GFLOP/s")})
+    series_spec = _series_spec(topic, rows)
+    if series_spec is not None:
+        specs.append(series_spec)
     compiled = [v for v in topic.variants if v.compiled]
     if compiled:
         by_key = index_rows(rows)
@@ -165,6 +168,39 @@ def chart_specs(topic: Topic, rows: list[dict[str, Any]]) -> list[dict[str, Any]
                 "description": f"First call against steady-state median at "
                                f"{topic.size_name}={topic.headline_size}. {text}."})
     return specs
+
+
+def _series_spec(topic: Topic, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The topic's `[series]` (e.g. a loss curve): each side's values on one chart."""
+    if topic.series is None:
+        return None
+    by_key = index_rows(rows)
+    lines, said = [], []
+    for index, framework in enumerate(FRAMEWORKS):
+        row = by_key.get((framework, topic.series.variant, topic.display_size), {})
+        values = row.get("series")
+        if row.get("status") != "ok" or not isinstance(values, list) or not values:
+            continue
+        points = [{"size": step, "value": value} for step, value in enumerate(values, 1)
+                  if _finite(value)]
+        if not points:
+            continue
+        lines.append({"framework": framework, "variant": topic.series.variant,
+                      "label": FRAMEWORK_LABELS[framework], "style": index, "points": points})
+        said.append(f"{FRAMEWORK_LABELS[framework]}: {len(values)} values, from "
+                    f"{points[0]['value']:.4g} to {points[-1]['value']:.4g}")
+    if not lines:
+        return None
+    return {"kind": "series", "title": topic.series.title, "xlabel": topic.series.x_label,
+            "ylabel": topic.series.y_label, "series": lines,
+            "description": f"{topic.series.title} ({topic.series.y_label} against "
+                           f"{topic.series.x_label}, {topic.size_name}={topic.display_size}). "
+                           + "; ".join(said) + "."}
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and \
+        value == value and abs(value) != float("inf")
 
 
 SUMMARY = "(summary)"
@@ -190,7 +226,7 @@ def forest_spec(topics: list[Topic], comparisons: list[dict[str, Any]],
                 continue
             if entry.get("leader") == "jax":  # the other side's time over JAX's: invert
                 ratio, low, high = 1 / ratio, 1 / high, 1 / low
-            lines.append({"label": f"{topic.title} · {variant.label} "
+            lines.append({"label": f"{topic.title} · {variant_title(topic, variant)} "
                                    f"({topic.size_name}={topic.headline_size})",
                           "short": f"{topic.name} · {variant.name}",
                           "value": ratio, "low": low, "high": high,
@@ -254,6 +290,15 @@ def _draw(spec: dict[str, Any], salt: str) -> str:
                      alpha=0.45, hatch="//", edgecolor=FOREGROUND, linewidth=0.5)
             axes.set_xticks(list(positions), [b["label"] for b in bars])
             axes.set_yscale("log")
+        elif spec["kind"] == "series":
+            for line in spec["series"]:
+                points = line["points"]
+                axes.plot([p["size"] for p in points], [p["value"] for p in points],
+                          label=line["label"], color=COLORS[line["framework"]],
+                          linestyle=LINE_STYLES[line["style"] % 4],
+                          marker=MARKERS[line["style"] % 4] if len(points) <= 40 else None,
+                          markersize=3, linewidth=1.5)
+            axes.set_xlabel(spec.get("xlabel", ""))
         else:
             values = [p["value"] for line in spec["series"] for p in line["points"]]
             sizes = [p["size"] for line in spec["series"] for p in line["points"]]

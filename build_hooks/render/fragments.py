@@ -25,7 +25,7 @@ from build_hooks.core.formatting import (
     format_timestamp,
     human_bytes,
 )
-from build_hooks.spec.topics import Topic
+from build_hooks.spec.topics import Topic, Variant
 
 TAB_ORDER = ("pytorch", "jax")  # PyTorch first, as the article introduces it first
 
@@ -241,6 +241,19 @@ def _verdict_text(comparison: dict[str, Any] | None) -> str:
     return f"no verdict: {comparison.get('reason', '')}"  # damaged or unknown outcome
 
 
+def variant_title(topic: Topic, variant: Variant) -> str:
+    """The variant's label, naming its side and partner when it is on one side only, e.g.
+    "torch.func.grad (PyTorch only; against JAX's value_and_grad)"."""
+    if variant.sides == FRAMEWORKS:
+        return variant.label
+    own = " and ".join(FRAMEWORK_LABELS[fw] for fw in variant.sides)
+    partner = topic.variant(variant.versus) if variant.versus else None
+    if partner is None:
+        return f"{variant.label} ({own} only)"
+    other = next(fw for fw in FRAMEWORKS if fw not in variant.sides)
+    return f"{variant.label} ({own} only; against {FRAMEWORK_LABELS[other]}'s {partner.label})"
+
+
 def render_timings(topic: Topic, results: BuildResults) -> str:
     rows = _row_index(results, topic.name)
     verdicts = {(c["variant"], c["size"]): c for c in results.comparisons(topic.name)}
@@ -257,11 +270,12 @@ def render_timings(topic: Topic, results: BuildResults) -> str:
     for variant in topic.variants:
         for size in topic.sizes:
             verdict = _verdict_text(verdicts.get((variant.name, size)))
-            for index, framework in enumerate(FRAMEWORKS):
+            index = 0
+            for framework in variant.sides:
                 row = rows.get((framework, variant.name, size))
                 if row is None:
                     continue
-                cells = [variant.label if index == 0 else ""] if several else []
+                cells = [variant_title(topic, variant) if index == 0 else ""] if several else []
                 # A row's notes (noisy, failed, incomplete) go with its framework: a column of
                 # their own would push the verdict out of view on a laptop screen.
                 notes = _row_notes(row, min_samples)
@@ -279,6 +293,7 @@ def render_timings(topic: Topic, results: BuildResults) -> str:
                     cells.append(format_gflops(gflops))
                 cells.append(verdict if index == 0 else "")
                 lines.append("| " + " | ".join(table_cell(c) for c in cells) + " |")
+                index += 1
     return "\n".join(lines) + "\n"
 
 
@@ -384,15 +399,15 @@ def comparison_cell(topic: Topic, results: BuildResults) -> str:
     verdicts = {(c["variant"], c["size"]): c for c in results.comparisons(topic.name)}
     rows = _row_index(results, topic.name)
     parts = []
-    for variant in topic.variants:
+    for variant, pair in zip(topic.variants, topic.pairs(), strict=True):
         size = topic.headline_size
         comparison = verdicts.get((variant.name, size))
-        medians = [format_seconds(rows.get((fw, variant.name, size), {}).get("median_s"))
+        medians = [format_seconds(rows.get((fw, pair.name(fw) or "", size), {}).get("median_s"))
                    for fw in FRAMEWORKS]
-        text = (f"{variant.label} ({topic.size_name}={size}): "
+        text = (f"{variant_title(topic, variant)} ({topic.size_name}={size}): "
                 f"{_verdict_text(comparison)}; JAX {medians[0]}, PyTorch {medians[1]}")
         if variant.compiled:
-            firsts = [format_seconds(rows.get((fw, variant.name, size), {}).get(
+            firsts = [format_seconds(rows.get((fw, pair.name(fw) or "", size), {}).get(
                 "first_call_s")) for fw in FRAMEWORKS]
             text += f"; first call with compilation: JAX {firsts[0]}, PyTorch {firsts[1]}"
         parts.append(text)

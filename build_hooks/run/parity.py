@@ -115,3 +115,21 @@ def compare_outputs(parity: Parity, jax_leaves: list[dict[str, Any]], jax_file: 
         f"all {len(leaves)} output array(s) agree within rtol={parity.rtol:g}, "
         f"atol={parity.atol:g}",
     }
+
+
+def series_values(leaves: list[dict[str, Any]], file: Path, limit: int) -> dict[str, Any]:
+    """A variant's result as a chart series (topic.toml `[series]`): {"series": [values]} for a
+    result that is one 1-D numeric array of at most `limit` values, else {"series_error": why}.
+    Non-finite values become None (JSON has no NaN)."""
+    import math
+
+    arrays = [leaf for leaf in leaves if leaf.get("kind") == "array"]
+    if len(arrays) != 1 or len(arrays[0]["shape"]) != 1:
+        shapes = ", ".join(str(tuple(leaf["shape"])) for leaf in arrays) or "no array"
+        return {"series_error": f"the series variant must return one 1-D array; it returned "
+                                f"{shapes}"}
+    if arrays[0]["shape"][0] > limit:
+        return {"series_error": f"the series has {arrays[0]['shape'][0]} values; at most "
+                                f"{limit} are drawn"}
+    values = _load(file)[f"leaf{arrays[0]['index']}"].astype(float).tolist()
+    return {"series": [value if math.isfinite(value) else None for value in values]}

@@ -34,7 +34,7 @@ from build_hooks.run.capture import read_capture
 from build_hooks.run.pool import WorkerPool
 from build_hooks.run.process import WorkerFailure
 from build_hooks.spec.settings import Settings
-from build_hooks.spec.topics import REQUIREMENTS, Topic
+from build_hooks.spec.topics import REQUIREMENTS, SERIES_MAX_POINTS, Pair, Topic
 
 
 @dataclass
@@ -66,9 +66,10 @@ def prepare_request(topic: Topic, framework: str, size: int, prefix: Path,
         topic=topic.name, size=size,
         inputs_path=display_path(topic.inputs.path, settings.project_dir),
         side_path=display_path(topic.sides[framework].path, settings.project_dir),
-        variants=[v.name for v in topic.variants], capture_prefix=str(prefix),
+        variants=[v.name for v in topic.variants_for(framework)], capture_prefix=str(prefix),
         min_block_s=settings.measure.min_block_s, max_time_s=settings.measure.max_time_s,
-        expect_error=topic.expect_error.get(framework))
+        expect_error={v.name: expected for v in topic.variants_for(framework)
+                      if (expected := topic.expected_error(framework, v.name))})
 
 
 def unmet_requirement(topic: Topic, backend: str) -> str | None:
@@ -201,7 +202,7 @@ class TopicRunner:
         result.setups.append(setup)
         if response is None:
             setup.update(failed[framework])
-            for variant in topic.variants:
+            for variant in topic.variants_for(framework):
                 vprefix = f"{prefix}.{variant.name}"
                 result.rows.append(_row(
                     topic, framework, variant.name, size, **failed[framework],
@@ -211,7 +212,7 @@ class TopicRunner:
         setup.update(status=response["setup"]["status"], error=response["setup"].get("error"),
                      inputs_digest=response["setup"].get("inputs_digest"))
         if setup["status"] != "ok":
-            for variant in topic.variants:
+            for variant in topic.variants_for(framework):
                 result.rows.append(_row(topic, framework, variant.name, size, setup["status"],
                                         error=setup["error"], phase="setup"))
             return None
@@ -230,20 +231,24 @@ class TopicRunner:
         samples: dict[tuple[str, str], list[float]] = {}
         used: dict[tuple[str, str], float] = {}
         discarded: dict[tuple[str, str], int] = {}
-        rounds_run: dict[str, int] = {}
+        rounds_run: dict[tuple[str, str], int] = {}
         stopped: dict[str, str] = {}
+        """pair key -> why its sampling stopped"""
         per_round = math.ceil(settings.blocks / settings.rounds)
         order = [fw for fw in self.settings.frameworks if fw in prepared]
-        variants = [v.name for v in topic.variants]
+        pairs = topic.pairs()
         for round_index in range(settings.max_rounds):
             if round_index >= settings.rounds:
-                for variant in variants:
-                    if variant not in stopped:
-                        reason = self._stop_reason(variant, samples, used)
+                for pair in pairs:
+                    if pair.key not in stopped:
+                        reason = self._stop_reason(pair, samples, used)
                         if reason:
-                            stopped[variant] = reason
-            active = [v for v in variants if v not in stopped]
-            if not active:
+                            stopped[pair.key] = reason
+            # A row is sampled while a pairing it belongs to still wants rounds.
+            active_pairs = [pair for pair in pairs if pair.key not in stopped]
+            active = sorted({pair.key for pair in active_pairs})
+            wanted = {(fw, pair.name(fw) or "") for pair in active_pairs for fw in FRAMEWORKS}
+            if not active_pairs:
                 break
             round_order = order if round_index % 2 == 0 else order[::-1]
             extra = round_index >= settings.rounds
@@ -253,9 +258,9 @@ class TopicRunner:
                              f"round {round_index + 1}/{settings.rounds}"))
             for framework in round_order:
                 for variant, info in prepared[framework]["variants"].items():
-                    if info["status"] != "ok" or variant not in active:
+                    key: tuple[str, str] = (framework, variant)
+                    if info["status"] != "ok" or key not in wanted:
                         continue
-                    key = (framework, variant)
                     have = samples.setdefault(key, [])
                     budget = settings.max_time_s - used.get(key, 0.0)
                     count = per_round if round_index >= settings.rounds else \
@@ -277,26 +282,29 @@ class TopicRunner:
                     have.extend(response["samples"])
                     used[key] = used.get(key, 0.0) + response["seconds"]
                     discarded[key] = discarded.get(key, 0) + settle
-                    rounds_run[variant] = round_index + 1
-        for variant in variants:
-            stopped.setdefault(variant, self._stop_reason(variant, samples, used) or
+                    rounds_run[key] = round_index + 1
+        for pair in pairs:
+            stopped.setdefault(pair.key, self._stop_reason(pair, samples, used) or
                                ("round limit" if settings.max_rounds > settings.rounds
                                 else "fixed rounds"))
         for key, seconds in used.items():
+            # A row's own pairing (its variant's name) says why its sampling stopped.
             prepared[key[0]]["variants"][key[1]].update(
                 measure_s=seconds, discarded_blocks=discarded[key],
-                rounds=rounds_run.get(key[1], 0), stopped=stopped[key[1]])
+                rounds=rounds_run.get(key, 0), stopped=stopped.get(key[1]))
         return samples
 
-    def _stop_reason(self, variant: str, samples: dict[tuple[str, str], list[float]],
+    def _stop_reason(self, pair: Pair, samples: dict[tuple[str, str], list[float]],
                      used: dict[tuple[str, str], float]) -> str | None:
-        """Why a variant needs no more rounds, or None when it does."""
+        """Why a pairing needs no more rounds, or None when it does."""
         settings = self.settings.measure
-        sides = [samples.get((framework, variant)) for framework in FRAMEWORKS]
+        if pair.jax is None or pair.pytorch is None:
+            return "one side only"
+        keys = [("jax", pair.jax), ("pytorch", pair.pytorch)]
+        sides = [samples.get(key) for key in keys]
         if not all(sides):
             return "not measured on both sides"
-        if any(used.get((framework, variant), 0.0) >= settings.max_time_s
-               for framework in FRAMEWORKS):
+        if any(used.get(key, 0.0) >= settings.max_time_s for key in keys):
             return "time budget"
         verdict = compare("jax", sides[0] or [], "pytorch", sides[1] or [],
                           self.settings.significance_level, self.settings.min_speedup)
@@ -312,7 +320,8 @@ class TopicRunner:
         topic, failed, result = state.topic, state.failed, state.result
         prefix = outcome["prefix"]
         limit = self.settings.output_limit_bytes
-        for variant in topic.variants:
+        own = topic.variants_for(framework)
+        for variant in own:
             info = outcome["variants"][variant.name]
             fields = {
                 "stdout": read_capture(Path(f"{prefix}.{variant.name}.stdout"), limit),
@@ -325,9 +334,15 @@ class TopicRunner:
                 "discarded_blocks": info.get("discarded_blocks", 0),
                 "rounds": info.get("rounds", 0),
                 "stopped": info.get("stopped"),
-                "measure_s": outcome["prepare_s"] / len(topic.variants) +
+                "measure_s": outcome["prepare_s"] / len(own) +
                 info.get("measure_s", 0.0),
             }
+            if topic.series is not None and topic.series.variant == variant.name and \
+                    size == topic.display_size and info.get("leaves") is not None:
+                from build_hooks.run.parity import series_values
+
+                fields.update(series_values(info["leaves"], Path(f"{prefix}.{variant.name}.npz"),
+                                            SERIES_MAX_POINTS))
             status = info["status"]
             if framework in failed and status == "ok":
                 status, fields["error"] = failed[framework]["status"], failed[framework]["error"]
@@ -375,15 +390,23 @@ class TopicRunner:
 
         setups = {s["framework"]: s for s in result.setups if s["size"] == size}
         digests = {fw: s.get("inputs_digest") for fw, s in setups.items()}
-        for variant in topic.variants:
-            check: dict[str, Any] = {"variant": variant.name, "size": size}
-            sides = {fw: prepared.get(fw, {}).get("variants", {}).get(variant.name)
-                     for fw in ("jax", "pytorch")}
+        for pair in topic.pairs():
+            check: dict[str, Any] = {"variant": pair.key, "size": size}
+            if pair.crossed:
+                check.update(jax_variant=pair.jax, pytorch_variant=pair.pytorch)
+            sides = {fw: prepared.get(fw, {}).get("variants", {}).get(pair.name(fw) or "")
+                     for fw in FRAMEWORKS}
+            alone = [fw for fw in FRAMEWORKS if pair.name(fw) is None]
             expected = [fw for fw, info in sides.items()
                         if info and info.get("status") == "expected_error"]
             skipped = [fw for fw in sides if failed.get(fw, {}).get("status") == "skipped"]
             if not topic.parity.compare:
                 check.update(status="skipped", message=topic.parity.reason)
+            elif alone:
+                present = next(fw for fw in FRAMEWORKS if fw not in alone)
+                check.update(status="skipped", message=(
+                    f"only {FRAMEWORK_LABELS[present]} has this variant (no versus in "
+                    "topic.toml), so there is nothing to compare it with"))
             elif expected:
                 fw = expected[0]
                 check.update(status="skipped", message=(
@@ -407,8 +430,8 @@ class TopicRunner:
                 assert jax_info is not None and torch_info is not None
                 check.update(compare_outputs(
                     topic.parity,
-                    jax_info["leaves"], Path(f"{prepared['jax']['prefix']}.{variant.name}.npz"),
+                    jax_info["leaves"], Path(f"{prepared['jax']['prefix']}.{pair.jax}.npz"),
                     torch_info["leaves"],
-                    Path(f"{prepared['pytorch']['prefix']}.{variant.name}.npz")))
+                    Path(f"{prepared['pytorch']['prefix']}.{pair.pytorch}.npz")))
             result.parity_checks.append(check)
 

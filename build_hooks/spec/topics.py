@@ -59,6 +59,45 @@ class Variant:
     label: str
     compiled: bool = False
     """True when the first call traces and compiles (jax.jit, torch.compile)."""
+    sides: tuple[str, ...] = FRAMEWORKS
+    """The side files that define it: both, or one (e.g. PyTorch's `backward` and `torch.func`
+    styles against one JAX function)."""
+    versus: str | None = None
+    """For a one-side variant: the other side's variant it is paired with (parity, verdict)."""
+    expect_error: str | None = None
+    """The exception this variant's call must raise (the page shows the error as the point)."""
+
+
+@dataclass(frozen=True)
+class Pair:
+    """What one comparison puts side by side: the JAX and the PyTorch variant (None where that
+    side has nothing to pair). The comparison is keyed by `key`, the variant it belongs to."""
+
+    key: str
+    jax: str | None
+    pytorch: str | None
+
+    def name(self, framework: str) -> str | None:
+        return self.jax if framework == "jax" else self.pytorch
+
+    @property
+    def crossed(self) -> bool:
+        """True when the two sides' variants have different names (a one-side pairing)."""
+        return self.jax is not None and self.pytorch is not None and self.jax != self.pytorch
+
+
+@dataclass(frozen=True)
+class Series:
+    """A topic-defined series drawn as a chart: the first-call result (a 1-D array) of
+    `variant` at the display size, on each side (e.g. a training loss curve)."""
+
+    variant: str
+    title: str
+    x_label: str
+    y_label: str
+
+
+SERIES_MAX_POINTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -103,7 +142,32 @@ class Topic:
     """Per framework, the exception type its variants must raise (the topic shows the error)."""
     requires: tuple[str, ...] = ()
     """Devices a side needs (keys of REQUIREMENTS); on a machine without, the side is skipped."""
+    series: Series | None = None
     sources_digest: str = field(default="", compare=False)
+
+    def variants_for(self, framework: str) -> tuple[Variant, ...]:
+        """The variants that side's file defines, in topic.toml's order."""
+        return tuple(v for v in self.variants if framework in v.sides)
+
+    def variant(self, name: str) -> Variant | None:
+        return next((v for v in self.variants if v.name == name), None)
+
+    def pairs(self) -> list[Pair]:
+        """One pairing per variant: itself on both sides, or a one-side variant against the
+        other side's `versus` (None there when it has no `versus`)."""
+        found = []
+        for variant in self.variants:
+            names = {fw: (variant.name if fw in variant.sides else variant.versus)
+                     for fw in FRAMEWORKS}
+            found.append(Pair(variant.name, names["jax"], names["pytorch"]))
+        return found
+
+    def expected_error(self, framework: str, variant: str) -> str | None:
+        """The exception a variant must raise on that side (its own key, else the topic's)."""
+        declared = self.variant(variant)
+        if declared is not None and declared.expect_error:
+            return declared.expect_error
+        return self.expect_error.get(framework)
 
     def flop_count(self, size: int) -> float | None:
         """Floating-point operations of one call at `size`, when the topic declares them."""
@@ -126,6 +190,7 @@ _TOP_KEYS = {
     "parity": dict,
     "expect_error": dict,
     "requires": list,
+    "series": dict,
 }
 REQUIREMENTS = {
     "accelerator": "an accelerator (GPU, TPU or Apple MPS)",
@@ -133,7 +198,9 @@ REQUIREMENTS = {
     "tpu": "a TPU",
     "mps": "Apple's MPS",
 }
-_VARIANT_KEYS = {"name": str, "label": str, "compiled": bool}
+_VARIANT_KEYS = {"name": str, "label": str, "compiled": bool, "sides": list, "versus": str,
+                 "expect_error": str}
+_SERIES_KEYS = {"variant": str, "title": str, "x_label": str, "y_label": str}
 _PARITY_KEYS = {"compare": bool, "rtol": (int, float), "atol": (int, float), "reason": str}
 
 
@@ -188,7 +255,6 @@ def _load_topic(directory: Path, problems: list[Problem]) -> Topic | None:
         _check_python(inputs_path, inputs_text, {"make_inputs": 1}, problems)
 
     sides: dict[str, SourceFile] = {}
-    variant_names = [v.name for v in metadata["variants"]] if metadata else []
     for framework in FRAMEWORKS:
         path = directory / SIDE_FILES[framework]
         text = _read_text(path, problems, f"add {SIDE_FILES[framework]} with setup(inputs, "
@@ -196,7 +262,8 @@ def _load_topic(directory: Path, problems: list[Problem]) -> Topic | None:
         if text is None:
             continue
         required: dict[str, int | None] = {"setup": 2}
-        required.update({name: None for name in variant_names})
+        required.update({v.name: None for v in (metadata["variants"] if metadata else ())
+                         if framework in v.sides})
         _check_python(path, text, required, problems)
         sides[framework] = SourceFile(path, text)
 
@@ -232,6 +299,9 @@ def measured_metadata(text: str) -> str:
     for variant in data.get("variants", []):
         if isinstance(variant, dict):
             variant.pop("label", None)
+    if isinstance(data.get("series"), dict):
+        for key in ("title", "x_label", "y_label"):
+            data["series"].pop(key, None)
     return json.dumps(data, sort_keys=True, default=str)
 
 
@@ -259,6 +329,7 @@ def _parse_metadata(path: Path, text: str, problems: list[Problem]) -> dict[str,
 
     variants = _parse_variants(path, data.get("variants"), problems)
     parity = _parse_parity(path, data.get("parity", {}), problems)
+    series = _parse_series(path, data.get("series"), variants, problems)
     size_name = data.get("size_name", "n")
     if isinstance(size_name, str) and not size_name.isidentifier():
         problems.append(Problem(path, f"'size_name' {size_name!r} is not an identifier",
@@ -307,6 +378,7 @@ def _parse_metadata(path: Path, text: str, problems: list[Problem]) -> dict[str,
         "order": data.get("order", 1000),
         "variants": variants,
         "parity": parity,
+        "series": series,
     }
 
 
@@ -354,13 +426,60 @@ def _parse_variants(path: Path, raw: Any, problems: list[Problem]) -> tuple[Vari
                                     "name the variant after its function, e.g. eager, "
                                     "avoiding setup, show and make_inputs"))
             continue
+        sides = entry.get("sides", list(FRAMEWORKS))
+        if isinstance(sides, list) and (not sides or len(set(sides)) != len(sides) or any(
+                side not in FRAMEWORKS for side in sides)):
+            problems.append(Problem(path, f"{where}sides {sides!r} is not a list of distinct "
+                                    f"frameworks", 'write sides = ["pytorch"] (or ["jax"]; '
+                                    "leave it out for a variant both sides define)"))
+        versus = entry.get("versus")
+        if isinstance(versus, str) and isinstance(sides, list) and len(sides) != 1:
+            problems.append(Problem(path, f"{where}versus is set on a variant both sides define",
+                                    "use versus only with sides = [one framework]"))
+        expected = entry.get("expect_error")
+        if isinstance(expected, str) and not expected.isidentifier():
+            problems.append(Problem(path, f"{where}expect_error {expected!r} is not an "
+                                    "exception name", 'write expect_error = "TypeError"'))
         if len(problems) == before:
             variants.append(Variant(name=name, label=entry.get("label", name),
-                                    compiled=entry.get("compiled", False)))
+                                    compiled=entry.get("compiled", False),
+                                    sides=tuple(fw for fw in FRAMEWORKS if fw in sides),
+                                    versus=versus, expect_error=expected))
     names = [v.name for v in variants]
     for name in {n for n in names if names.count(n) > 1}:
         problems.append(Problem(path, f"variant '{name}' is declared twice", "remove one"))
+    for variant in variants:
+        if variant.versus is None:
+            continue
+        other = next(fw for fw in FRAMEWORKS if fw not in variant.sides)
+        partner = next((v for v in variants if v.name == variant.versus), None)
+        if partner is None or other not in partner.sides:
+            problems.append(Problem(path, f"variant '{variant.name}': versus "
+                                    f"'{variant.versus}' is not a {other} variant",
+                                    f"name a variant that {SIDE_FILES[other]} defines"))
     return tuple(variants)
+
+
+def _parse_series(path: Path, raw: Any, variants: tuple[Variant, ...],
+                  problems: list[Problem]) -> Series | None:
+    if raw is None or not isinstance(raw, dict):
+        return None  # a wrong type is reported by the top-level key check
+    before = len(problems)
+    _check_keys(path, raw, _SERIES_KEYS, "series.", problems)
+    name = raw.get("variant")
+    if name is None:
+        problems.append(Problem(path, "series.variant is missing",
+                                'name the variant whose result is drawn, e.g. variant = '
+                                '"compiled"'))
+    elif isinstance(name, str) and name not in {v.name for v in variants}:
+        problems.append(Problem(path, f"series.variant '{name}' is not a declared variant",
+                                f"use one of: {', '.join(v.name for v in variants)}"))
+    if len(problems) > before:
+        return None
+    assert isinstance(name, str)  # a declared variant's name (checked above)
+    return Series(variant=name, title=str(raw.get("title", name)),
+                  x_label=str(raw.get("x_label", "index")),
+                  y_label=str(raw.get("y_label", "value")))
 
 
 def _parse_parity(path: Path, raw: Any, problems: list[Problem]) -> Parity:

@@ -175,16 +175,16 @@ class Worker:
 
             call = functools.partial(function, *arguments)  # no extra frame per timed call
             response["variants"][variant] = self._prepare_variant(
-                call, show, f"{prefix}.{variant}", request, own_files)
+                call, show, f"{prefix}.{variant}", request, own_files,
+                request.expect_error.get(variant))
             if response["variants"][variant]["status"] == "ok":
                 self.prepared[variant] = call
         return response
 
     def _prepare_variant(self, call: Callable[[], Any], show: Callable[[Any], Any] | None,
-                         prefix: str, request: Prepare,
-                         own_files: set[str]) -> dict[str, Any]:
+                         prefix: str, request: Prepare, own_files: set[str],
+                         expected: str | None) -> dict[str, Any]:
         block = self.adapter.block
-        expected = request.expect_error
         with redirected_output(f"{prefix}.stdout", f"{prefix}.stderr"):
             try:
                 result, first_call_s = timing.time_first_call(call, block)
