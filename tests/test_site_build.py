@@ -370,3 +370,20 @@ def test_one_side_variants_pair_with_versus_and_a_series_is_drawn(site_factory):
     assert len(charts) == 2  # light and dark
     assert "Running sum" in charts[0].read_text()
     assert "against JAX's running sum" in html.unescape(site.html(""))  # comparison table
+
+
+def test_compilations_are_counted_by_each_framework_and_change_with_the_shapes(site_factory):
+    """Each new input shape compiles once more (jax.monitoring's backend compiles, Dynamo's
+    unique graphs); the timed calls reuse them; the table says how many."""
+    site = site_factory(["reshapes"])
+    done = site.build()
+    assert done.returncode == 0, done.stderr
+    rows = {(r["framework"], r["size"]): r for r in site.rows("reshapes")}
+    for framework in ("jax", "pytorch"):
+        for shapes in (1, 3):
+            row = rows[(framework, shapes)]
+            assert row["compilations"]["compilations"] == shapes, (framework, row)
+            assert row["compilations"]["compile_s"] > 0
+            assert row["timed_compilations"] == 0
+    page = html.unescape(site.html("topics/reshapes"))
+    assert "(3 compilations)" in page and "(1 compilation)" in page

@@ -215,7 +215,26 @@ def _row_notes(row: dict[str, Any], min_samples: int) -> list[str]:
                      "samples")
     if row.get("blockable") is False and row.get("status") == "ok":
         notes.append("returned no array to wait for")
+    compiled: dict[str, Any] = row["compilations"] \
+        if isinstance(row.get("compilations"), dict) else {}
+    breaks = compiled.get("graph_breaks")
+    if isinstance(breaks, int) and breaks > 0:
+        notes.append(f"{breaks} graph break{'s' if breaks != 1 else ''}")
+    again = row.get("timed_compilations")
+    if isinstance(again, int) and again > 0:
+        notes.append(f"compiled {again} more time{'s' if again != 1 else ''} while timed")
     return notes
+
+
+def first_call_cell(row: dict[str, Any]) -> str:
+    """The first call's time, with what it compiled by the framework's own count."""
+    text = format_seconds(row.get("first_call_s"))
+    compiled: dict[str, Any] = row["compilations"] \
+        if isinstance(row.get("compilations"), dict) else {}
+    count = compiled.get("compilations")
+    if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+        text += f" ({count} compilation{'s' if count != 1 else ''})"
+    return text
 
 
 def _verdict_text(comparison: dict[str, Any] | None) -> str:
@@ -286,7 +305,7 @@ def render_timings(topic: Topic, results: BuildResults) -> str:
                     format_seconds(row.get("median_s")),
                     format_seconds(row.get("iqr_s")),
                     str(row.get("n", 0)) if row.get("n") else MISSING,
-                    format_seconds(row.get("first_call_s")),
+                    first_call_cell(row),
                 ]
                 if has_flops:
                     gflops = row.get("gflops")

@@ -280,6 +280,8 @@ class TopicRunner:
                         info.update(status=response["status"], error=response["error"])
                         continue
                     have.extend(response["samples"])
+                    info["timed_compilations"] = info.get("timed_compilations", 0) + \
+                        response.get("compilations", 0)
                     used[key] = used.get(key, 0.0) + response["seconds"]
                     discarded[key] = discarded.get(key, 0) + settle
                     rounds_run[key] = round_index + 1
@@ -334,6 +336,10 @@ class TopicRunner:
                 "discarded_blocks": info.get("discarded_blocks", 0),
                 "rounds": info.get("rounds", 0),
                 "stopped": info.get("stopped"),
+                # The framework's own counters: what the first call compiled (count, seconds,
+                # graph breaks) and how often it compiled again while being timed.
+                "compilations": info.get("compilations"),
+                "timed_compilations": info.get("timed_compilations"),
                 "measure_s": outcome["prepare_s"] / len(own) +
                 info.get("measure_s", 0.0),
             }

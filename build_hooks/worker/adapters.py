@@ -19,6 +19,10 @@ import numpy as np
 # XLA sizes its CPU thread pool by the cores this process may run on; torch gets the same count.
 from build_hooks.core.host import schedulable_cores
 
+JAX_BACKEND_COMPILE = "/jax/core/compile/backend_compile_duration"
+JAX_COMPILE_EVENTS = {"/jax/core/compile/jaxpr_trace_duration",
+                      "/jax/core/compile/jaxpr_to_mlir_module_duration", JAX_BACKEND_COMPILE}
+
 
 class JaxAdapter:
     name = "jax"
@@ -41,6 +45,21 @@ class JaxAdapter:
         self._baseline = dict(jax.config.values)
         # Called after every timed call: the function itself, no wrapper frame around it.
         self.block: Callable[[Any], Any] = jax.block_until_ready
+        # JAX's own compile events: one backend compile per compiled program, with durations.
+        self._compilations, self._compile_s = 0, 0.0
+        jax.monitoring.register_event_duration_secs_listener(self._on_event)
+
+    def _on_event(self, event: str, duration_secs: float, **_: str | int) -> None:
+        if event in JAX_COMPILE_EVENTS:
+            self._compile_s += duration_secs
+            if event == JAX_BACKEND_COMPILE:
+                self._compilations += 1
+
+    def compile_stats(self) -> dict[str, Any]:
+        """Compilations so far (XLA backend compiles) and their seconds (tracing, lowering and
+        compiling), from jax.monitoring; JAX has no graph breaks."""
+        return {"compilations": self._compilations, "compile_s": self._compile_s,
+                "graph_breaks": 0}
 
     def to_numpy(self, leaf: Any) -> np.ndarray | None:
         if isinstance(leaf, self.jax.Array):
@@ -208,6 +227,18 @@ class TorchAdapter:
     def _set_conv_rnn_precision(self, values: tuple[str, ...]) -> None:
         for backend, value in zip(self._precision_backends(), values, strict=True):
             backend.fp32_precision = value
+
+    def compile_stats(self) -> dict[str, Any]:
+        """Graphs compiled so far and their seconds, and graph breaks, from Dynamo's own
+        counters (`torch._dynamo.utils.counters`, `compilation_time_metrics`)."""
+        if "torch._dynamo" not in sys.modules:
+            return {"compilations": 0, "compile_s": 0.0, "graph_breaks": 0}
+        from torch._dynamo.utils import compilation_time_metrics, counters
+
+        seconds = sum(sum(values) for name, values in compilation_time_metrics.items()
+                      if name == "_compile.compile_inner" or name.endswith("bw_compiler"))
+        return {"compilations": counters["stats"]["unique_graphs"], "compile_s": seconds,
+                "graph_breaks": sum(counters["graph_break"].values())}
 
     def reset_compiler(self) -> None:
         """Forget compiled code "as if you started a fresh process" (torch._dynamo.reset docs),

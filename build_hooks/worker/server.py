@@ -185,9 +185,11 @@ class Worker:
                          prefix: str, request: Prepare, own_files: set[str],
                          expected: str | None) -> dict[str, Any]:
         block = self.adapter.block
+        before = self.adapter.compile_stats()
         with redirected_output(f"{prefix}.stdout", f"{prefix}.stderr"):
             try:
                 result, first_call_s = timing.time_first_call(call, block)
+                compiled = _compile_delta(before, self.adapter.compile_stats())
                 if show is not None:
                     show(result)
             except (Exception, SystemExit) as error:
@@ -207,6 +209,7 @@ class Worker:
             return {"status": "error", "error": describe_exception(error, own_files),
                     "first_call_s": first_call_s}
         del result
+        before = self.adapter.compile_stats()
         with redirected_output(os.devnull, os.devnull):
             try:
                 calibration = timing.calibrate(call, block, request.min_block_s,
@@ -222,11 +225,17 @@ class Worker:
             "estimate_s": calibration.last_block_s / calibration.number,
             "leaves": described,
             "blockable": blockable,
+            "compilations": compiled,
+            # Compiles after the first call (calibration here, timed blocks in `measure`):
+            # a function that keeps recompiling is timed compiling.
+            "timed_compilations": _compile_delta(before, self.adapter.compile_stats())[
+                "compilations"],
         }
 
     def measure(self, request: Measure) -> dict[str, Any]:
         call = self.prepared[request.variant]
         started = time.perf_counter()
+        before = self.adapter.compile_stats()
         with redirected_output(os.devnull, os.devnull):
             try:
                 samples = timing.sample_blocks(call, self.adapter.block, request.number,
@@ -234,8 +243,10 @@ class Worker:
             except (Exception, SystemExit) as error:
                 files = {getattr(self.module, "__file__", "")}
                 return {"ok": True, **failure(error, files)}
-        return {"ok": True, "status": "ok", "samples": samples,
-                "seconds": time.perf_counter() - started}
+        seconds = time.perf_counter() - started
+        return {"ok": True, "status": "ok", "samples": samples, "seconds": seconds,
+                "compilations": _compile_delta(before, self.adapter.compile_stats())[
+                    "compilations"]}
 
     def validate(self, request: Validate) -> dict[str, Any]:
         """Alternate harness blocks and an independent timer on one prepared variant."""
@@ -329,3 +340,9 @@ def main(argv: list[str] | None = None) -> int:
     worker.serve(requests)
     return 0
 
+
+def _compile_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What compiled between two readings of the framework's own counters."""
+    return {"compilations": after["compilations"] - before["compilations"],
+            "compile_s": max(0.0, after["compile_s"] - before["compile_s"]),
+            "graph_breaks": after["graph_breaks"] - before["graph_breaks"]}
