@@ -387,3 +387,28 @@ def test_compilations_are_counted_by_each_framework_and_change_with_the_shapes(s
             assert row["timed_compilations"] == 0
     page = html.unescape(site.html("topics/reshapes"))
     assert "(3 compilations)" in page and "(1 compilation)" in page
+
+
+def test_fresh_process_variants_time_a_new_process_with_a_cold_or_a_warm_cache(site_factory):
+    """Each sample is a new process: cold ones compile (JAX's own counters: compiles, no
+    persistent-cache hits); warm ones load what an earlier process cached (hits, no compile)."""
+    # JAX alone: ten fresh processes importing both frameworks would double this test's time,
+    # and the PyTorch path differs only in the environment variables and counters it reads.
+    site = site_factory(["fresh_start"], settings={"frameworks": ["jax"]})
+    done = site.build()
+    assert done.returncode == 0, done.stderr
+    rows = {(r["framework"], r["variant"]): r for r in site.rows("fresh_start")}
+    for framework in ("jax",):
+        for state in ("cold", "warm"):
+            row = rows[(framework, state)]
+            assert row["status"] == "ok", row
+            assert row["fresh"]["cache"] == state and row["n"] == 2 == len(row["fresh"]["runs"])
+            for run in row["fresh"]["runs"]:
+                # From the process's spawn: the import alone is part of it.
+                assert run["to_first_result_s"] > run["import_s"] > 0
+    for run in rows[("jax", "cold")]["fresh"]["runs"]:
+        assert run["compilations"]["compilations"] >= 1 and run["compilations"]["cache_hits"] == 0
+    for run in rows[("jax", "warm")]["fresh"]["runs"]:
+        assert run["compilations"]["cache_hits"] >= 1 and run["compilations"]["compilations"] == 0
+    assert rows[("jax", "warm")]["fresh"]["priming"]["compilations"]["compilations"] >= 1
+    assert "each sample a fresh process, warm compilation cache" in site.html("topics/fresh_start")

@@ -11,6 +11,10 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+PERSISTENT_CACHE_ENV = "COMPARISON_PERSISTENT_CACHE"
+"""Set (to a folder) only for a fresh-process variant's worker: JAX's persistent cache lives
+there (TorchInductor's is TORCHINDUCTOR_CACHE_DIR, which every worker has)."""
+
 
 @dataclass(frozen=True)
 class Prepare:
@@ -28,6 +32,8 @@ class Prepare:
     max_time_s: float
     expect_error: dict[str, str] = field(default_factory=dict)
     """variant -> the exception its call must raise (topic.toml `expect_error`)."""
+    calibrate: bool = True
+    """False in a fresh process that answers one first call and exits."""
 
 
 @dataclass(frozen=True)

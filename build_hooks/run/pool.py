@@ -23,6 +23,8 @@ class WorkerPool:
         self.run_dir = run_dir
         self.progress = progress
         env = worker_environment(run_dir)
+        self.env = env
+        """The workers' environment (fresh-process variants start from it too)."""
         # Workers run in the project folder, so snippets see the paths readers see.
         self.workers = {fw: WorkerProcess(fw, run_dir, settings.memory_limit_mb, env,
                                           cwd=settings.project_dir)

@@ -31,6 +31,7 @@ from build_hooks.core.protocol import (
 )
 from build_hooks.core.stats import compare
 from build_hooks.run.capture import read_capture
+from build_hooks.run.fresh import FreshRuns, fresh_request
 from build_hooks.run.pool import WorkerPool
 from build_hooks.run.process import WorkerFailure
 from build_hooks.spec.settings import Settings
@@ -66,7 +67,8 @@ def prepare_request(topic: Topic, framework: str, size: int, prefix: Path,
         topic=topic.name, size=size,
         inputs_path=display_path(topic.inputs.path, settings.project_dir),
         side_path=display_path(topic.sides[framework].path, settings.project_dir),
-        variants=[v.name for v in topic.variants_for(framework)], capture_prefix=str(prefix),
+        variants=[v.name for v in topic.variants_for(framework) if not v.fresh_process],
+        capture_prefix=str(prefix),
         min_block_s=settings.measure.min_block_s, max_time_s=settings.measure.max_time_s,
         expect_error={v.name: expected for v in topic.variants_for(framework)
                       if (expected := topic.expected_error(framework, v.name))})
@@ -148,6 +150,7 @@ class TopicRunner:
                 if outcome is not None:
                     prepared[framework] = outcome
             samples = self._measure_rounds(state, size, prepared)
+            self._run_fresh(state, size, prepared, samples)
             for framework, outcome in prepared.items():
                 self._finish(state, framework, size, outcome, samples)
             self._check_parity(state, size, prepared)
@@ -296,6 +299,35 @@ class TopicRunner:
                 rounds=rounds_run.get(key, 0), stopped=stopped.get(key[1]))
         return samples
 
+    def _run_fresh(self, state: TopicState, size: int, prepared: dict[str, dict[str, Any]],
+                   samples: dict[tuple[str, str], list[float]]) -> None:
+        """The topic's fresh-process variants (each sample a new process), merged into the
+        prepared records and the samples as if the workers had measured them."""
+        topic = state.topic
+        for variant in (v for v in topic.variants if v.fresh_process):
+            sides = [fw for fw in self.settings.frameworks
+                     if fw in prepared and fw in variant.sides and fw not in state.failed]
+            if not sides:
+                continue
+            requests = {fw: fresh_request(
+                prepare_request(topic, fw, size, state.directory / f"{fw}-{size}",
+                                self.settings),
+                variant.name, state.directory / f"{fw}-{size}-fresh") for fw in sides}
+            self.progress(f"Measuring {topic.name} ({state.position}) · {topic.size_name}="
+                          f"{size}: {variant.name}, fresh processes with a {variant.fresh_process}"
+                          " compilation cache")
+            runner = FreshRuns(self.settings, self.pool.env, state.directory)
+            limits = dict.fromkeys(sides, self.settings.timeout_s)
+            found = runner.measure(variant.name, variant.fresh_process or "cold", requests,
+                                   {fw: prepared[fw]["prefix"] for fw in sides}, limits,
+                                   state.spent)
+            for framework, info in found.items():
+                samples[(framework, variant.name)] = info.pop("samples", [])
+                if info.get("status") != "ok":
+                    info.setdefault("error", error_record("FreshProcess", "no result"))
+                prepared[framework]["variants"][variant.name] = info
+            self.last_framework = None  # the next block settles first, whatever ran last
+
     def _stop_reason(self, pair: Pair, samples: dict[tuple[str, str], list[float]],
                      used: dict[tuple[str, str], float]) -> str | None:
         """Why a pairing needs no more rounds, or None when it does."""
@@ -324,7 +356,9 @@ class TopicRunner:
         limit = self.settings.output_limit_bytes
         own = topic.variants_for(framework)
         for variant in own:
-            info = outcome["variants"][variant.name]
+            info = outcome["variants"].get(variant.name) or {
+                "status": "not_run", "error": failed.get(framework, {}).get("error") or
+                error_record("NotRun", "not run: the framework failed before this variant")}
             fields = {
                 "stdout": read_capture(Path(f"{prefix}.{variant.name}.stdout"), limit),
                 "stderr": read_capture(Path(f"{prefix}.{variant.name}.stderr"), limit),
@@ -340,6 +374,7 @@ class TopicRunner:
                 # graph breaks) and how often it compiled again while being timed.
                 "compilations": info.get("compilations"),
                 "timed_compilations": info.get("timed_compilations"),
+                "fresh": info.get("fresh"),
                 "measure_s": outcome["prepare_s"] / len(own) +
                 info.get("measure_s", 0.0),
             }

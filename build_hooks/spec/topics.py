@@ -66,6 +66,9 @@ class Variant:
     """For a one-side variant: the other side's variant it is paired with (parity, verdict)."""
     expect_error: str | None = None
     """The exception this variant's call must raise (the page shows the error as the point)."""
+    fresh_process: str | None = None
+    """"cold" or "warm": each sample is a new process's time from its start to the first
+    result, with an empty persistent compilation cache, or one a previous process filled."""
 
 
 @dataclass(frozen=True)
@@ -199,7 +202,8 @@ REQUIREMENTS = {
     "mps": "Apple's MPS",
 }
 _VARIANT_KEYS = {"name": str, "label": str, "compiled": bool, "sides": list, "versus": str,
-                 "expect_error": str}
+                 "expect_error": str, "fresh_process": str}
+FRESH_STATES = ("cold", "warm")
 _SERIES_KEYS = {"variant": str, "title": str, "x_label": str, "y_label": str}
 _PARITY_KEYS = {"compare": bool, "rtol": (int, float), "atol": (int, float), "reason": str}
 
@@ -440,11 +444,17 @@ def _parse_variants(path: Path, raw: Any, problems: list[Problem]) -> tuple[Vari
         if isinstance(expected, str) and not expected.isidentifier():
             problems.append(Problem(path, f"{where}expect_error {expected!r} is not an "
                                     "exception name", 'write expect_error = "TypeError"'))
+        fresh = entry.get("fresh_process")
+        if isinstance(fresh, str) and fresh not in FRESH_STATES:
+            problems.append(Problem(path, f"{where}fresh_process {fresh!r} is not a cache state",
+                                    'write fresh_process = "cold" (an empty persistent '
+                                    'compilation cache) or "warm" (one a previous process '
+                                    "filled)"))
         if len(problems) == before:
             variants.append(Variant(name=name, label=entry.get("label", name),
                                     compiled=entry.get("compiled", False),
                                     sides=tuple(fw for fw in FRAMEWORKS if fw in sides),
-                                    versus=versus, expect_error=expected))
+                                    versus=versus, expect_error=expected, fresh_process=fresh))
     names = [v.name for v in variants]
     for name in {n for n in names if names.count(n) > 1}:
         problems.append(Problem(path, f"variant '{name}' is declared twice", "remove one"))

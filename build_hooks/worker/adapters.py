@@ -18,7 +18,9 @@ import numpy as np
 
 # XLA sizes its CPU thread pool by the cores this process may run on; torch gets the same count.
 from build_hooks.core.host import schedulable_cores
+from build_hooks.core.protocol import PERSISTENT_CACHE_ENV
 
+JAX_CACHE_HIT = "/jax/compilation_cache/cache_hits"
 JAX_BACKEND_COMPILE = "/jax/core/compile/backend_compile_duration"
 JAX_COMPILE_EVENTS = {"/jax/core/compile/jaxpr_trace_duration",
                       "/jax/core/compile/jaxpr_to_mlir_module_duration", JAX_BACKEND_COMPILE}
@@ -33,8 +35,16 @@ class JaxAdapter:
 
         self.import_s = time.perf_counter() - started
         self.jax = jax
-        # Cold compiles: no persistent cache, whatever the user's environment says.
-        jax.config.update("jax_enable_compilation_cache", False)
+        # Cold compiles: no persistent cache, whatever the user's environment says; except in a
+        # fresh process whose cache state is the measurement (a topic's fresh_process variant):
+        # then every program is cached, however quick its compile (JAX's default skips those
+        # under 1 s).
+        persistent = os.environ.get(PERSISTENT_CACHE_ENV)
+        jax.config.update("jax_enable_compilation_cache", bool(persistent))
+        if persistent:
+            jax.config.update("jax_compilation_cache_dir", persistent)
+            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+            jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
         # JAX's default lets GPU/TPU matmuls run in TF32/bfloat16 passes; pin full float32.
         jax.config.update("jax_default_matmul_precision", "highest")
         devices = jax.devices()
@@ -46,8 +56,13 @@ class JaxAdapter:
         # Called after every timed call: the function itself, no wrapper frame around it.
         self.block: Callable[[Any], Any] = jax.block_until_ready
         # JAX's own compile events: one backend compile per compiled program, with durations.
-        self._compilations, self._compile_s = 0, 0.0
+        self._compilations, self._compile_s, self._cache_hits = 0, 0.0, 0
         jax.monitoring.register_event_duration_secs_listener(self._on_event)
+        jax.monitoring.register_event_listener(self._on_count)
+
+    def _on_count(self, event: str, **_: str | int) -> None:
+        if event == JAX_CACHE_HIT:
+            self._cache_hits += 1
 
     def _on_event(self, event: str, duration_secs: float, **_: str | int) -> None:
         if event in JAX_COMPILE_EVENTS:
@@ -56,10 +71,13 @@ class JaxAdapter:
                 self._compilations += 1
 
     def compile_stats(self) -> dict[str, Any]:
-        """Compilations so far (XLA backend compiles) and their seconds (tracing, lowering and
-        compiling), from jax.monitoring; JAX has no graph breaks."""
-        return {"compilations": self._compilations, "compile_s": self._compile_s,
-                "graph_breaks": 0}
+        """Compilations so far (XLA backend compiles), their seconds (tracing, lowering and
+        compiling) and persistent-cache hits, from jax.monitoring; JAX has no graph breaks."""
+        # A program loaded from the persistent cache passes the same backend-compile step (and
+        # its event) without compiling: those are counted as cache hits, not compilations.
+        return {"compilations": self._compilations - self._cache_hits,
+                "compile_s": self._compile_s, "graph_breaks": 0,
+                "cache_hits": self._cache_hits}
 
     def to_numpy(self, leaf: Any) -> np.ndarray | None:
         if isinstance(leaf, self.jax.Array):
@@ -232,13 +250,16 @@ class TorchAdapter:
         """Graphs compiled so far and their seconds, and graph breaks, from Dynamo's own
         counters (`torch._dynamo.utils.counters`, `compilation_time_metrics`)."""
         if "torch._dynamo" not in sys.modules:
-            return {"compilations": 0, "compile_s": 0.0, "graph_breaks": 0}
+            return {"compilations": 0, "compile_s": 0.0, "graph_breaks": 0, "cache_hits": 0}
         from torch._dynamo.utils import compilation_time_metrics, counters
 
         seconds = sum(sum(values) for name, values in compilation_time_metrics.items()
                       if name == "_compile.compile_inner" or name.endswith("bw_compiler"))
         return {"compilations": counters["stats"]["unique_graphs"], "compile_s": seconds,
-                "graph_breaks": sum(counters["graph_break"].values())}
+                "graph_breaks": sum(counters["graph_break"].values()),
+                # Inductor's FX graph cache and AOTAutograd's cache, on disk across processes.
+                "cache_hits": counters["inductor"]["fxgraph_cache_hit"] +
+                counters["aot_autograd"]["autograd_cache_hit"]}
 
     def reset_compiler(self) -> None:
         """Forget compiled code "as if you started a fresh process" (torch._dynamo.reset docs),

@@ -189,6 +189,7 @@ class Worker:
         with redirected_output(f"{prefix}.stdout", f"{prefix}.stderr"):
             try:
                 result, first_call_s = timing.time_first_call(call, block)
+                first_result_at = time.monotonic()  # the system's clock: the parent's too
                 compiled = _compile_delta(before, self.adapter.compile_stats())
                 if show is not None:
                     show(result)
@@ -209,6 +210,11 @@ class Worker:
             return {"status": "error", "error": describe_exception(error, own_files),
                     "first_call_s": first_call_s}
         del result
+        if not request.calibrate:  # a fresh process's one call: nothing more is timed
+            return {"status": "ok", "first_call_s": first_call_s, "number": 1,
+                    "calibration_capped": False, "estimate_s": first_call_s,
+                    "leaves": described, "blockable": blockable, "compilations": compiled,
+                    "timed_compilations": 0, "first_result_at": first_result_at}
         before = self.adapter.compile_stats()
         with redirected_output(os.devnull, os.devnull):
             try:
@@ -345,4 +351,5 @@ def _compile_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, A
     """What compiled between two readings of the framework's own counters."""
     return {"compilations": after["compilations"] - before["compilations"],
             "compile_s": max(0.0, after["compile_s"] - before["compile_s"]),
-            "graph_breaks": after["graph_breaks"] - before["graph_breaks"]}
+            "graph_breaks": after["graph_breaks"] - before["graph_breaks"],
+            "cache_hits": after["cache_hits"] - before["cache_hits"]}

@@ -1,0 +1,156 @@
+"""Variants measured in fresh processes: time from a process's start to its first result.
+
+A variant with `fresh_process = "cold"` or `"warm"` in topic.toml is not timed in the build's
+long-lived workers. Each sample is a new worker process of its own, started with a persistent
+compilation cache folder (JAX's persistent cache, with every program cached however quick its
+compile; TorchInductor's FX graph and AOTAutograd caches): the time from just before the process
+is spawned to the end of the variant's first call (the child reads the same system-wide
+monotonic clock). It includes the interpreter's start, importing the framework, `setup` and the
+first call with whatever it compiles or loads from the cache.
+
+- cold: every process gets a new, empty cache folder, as on a machine that never ran the code;
+- warm: one process first runs the variant untimed to fill a folder, then every timed process
+  starts with that folder, as on the second run of a script.
+
+The runs alternate between the frameworks; each records its own breakdown (import, first call,
+compilations and cache hits by the framework's own counters).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from build_hooks.core.protocol import PERSISTENT_CACHE_ENV, Prepare, error_record
+from build_hooks.run.process import WorkerFailure, WorkerProcess
+from build_hooks.spec.settings import Settings
+
+
+def fresh_environment(base: dict[str, str], cache_dir: Path) -> dict[str, str]:
+    """The workers' environment with the persistent compilation caches in `cache_dir`."""
+    env = dict(base)
+    env[PERSISTENT_CACHE_ENV] = str(cache_dir / "jax")
+    env["TORCHINDUCTOR_CACHE_DIR"] = str(cache_dir / "inductor")
+    env["TRITON_CACHE_DIR"] = str(cache_dir / "triton")
+    return env
+
+
+def run_once(framework: str, request: Prepare, cache_dir: Path, base_env: dict[str, str],
+             settings: Settings, folder: Path, timeout: float) -> dict[str, Any]:
+    """One fresh process: start it with `cache_dir`, ask for the variant's first call, stop it.
+    Returns the worker's variant record with `to_first_result_s` and `import_s` added, or a
+    record with `status` "timeout"/"crashed"/"error" and an `error`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    worker = WorkerProcess(framework, folder, settings.memory_limit_mb,
+                           fresh_environment(base_env, cache_dir), cwd=settings.project_dir)
+    (variant,) = request.variants
+    spawned = time.monotonic()
+    try:
+        worker.start(timeout)
+        if worker.unavailable is not None:
+            return {"status": "not_run", "error": worker.unavailable}
+        response = worker.request(request, timeout - (time.monotonic() - spawned))
+    except WorkerFailure as failure:
+        message = (f"timed out: killed after {settings.timeout_s:g} s (the per-topic timeout)"
+                   if failure.kind == "timeout" else f"crashed: {failure.message}")
+        return {"status": failure.kind, "error": error_record(
+            "Timeout" if failure.kind == "timeout" else "WorkerCrash",
+            f"a fresh process {message}")}
+    finally:
+        worker.stop()
+    if response["setup"]["status"] != "ok":
+        return {"status": response["setup"]["status"], "error": response["setup"].get("error")}
+    info = dict(response["variants"][variant])
+    if info.get("status") == "ok":
+        info["to_first_result_s"] = info["first_result_at"] - spawned
+        info["import_s"] = (worker.environment or {}).get("import_s")
+    return info
+
+
+class FreshRuns:
+    """The fresh-process samples of one topic at one size, for every framework."""
+
+    def __init__(self, settings: Settings, base_env: dict[str, str], folder: Path):
+        self.settings = settings
+        self.base_env = base_env
+        self.folder = folder
+
+    def measure(self, variant: str, state: str, requests: dict[str, Prepare],
+                prefixes: dict[str, str], remaining: dict[str, float],
+                spent: dict[str, float]) -> dict[str, dict[str, Any]]:
+        """Per framework in `requests`: the variant's record with `samples` and `fresh`.
+        `remaining` holds each framework's time left in the topic; `spent` is added to.
+        The last run's captures and output are copied to `prefixes` (the topic's usual
+        prefix per framework), where the page and the parity check read them."""
+        runs = max(2, self.settings.measure.min_samples)
+        base = self.folder / f"fresh-{variant}"
+        records: dict[str, dict[str, Any]] = {}
+        order = list(requests)
+        if state == "warm":  # fill each framework's cache once, untimed
+            for framework in order:
+                info = self._run(framework, requests, base / framework / "cache",
+                                 base / framework / "priming", remaining, spent)
+                records[framework] = {"priming": info}
+        for index in range(runs):
+            for framework in (order if index % 2 == 0 else order[::-1]):
+                record = records.setdefault(framework, {})
+                if record.get("failed"):
+                    continue
+                cache = base / framework / ("cache" if state == "warm" else f"cold-{index}")
+                info = self._run(framework, requests, cache, base / framework / f"run-{index}",
+                                 remaining, spent)
+                record.setdefault("runs", []).append(info)
+                if info.get("status") != "ok":
+                    record["failed"] = info
+                elif state == "cold":
+                    shutil.rmtree(cache, ignore_errors=True)  # cold caches are used once
+        return {framework: self._combine(framework, variant, state, record, prefixes,
+                                         requests[framework])
+                for framework, record in records.items()}
+
+    def _run(self, framework: str, requests: dict[str, Prepare], cache: Path, folder: Path,
+             remaining: dict[str, float], spent: dict[str, float]) -> dict[str, Any]:
+        started = time.monotonic()
+        info = run_once(framework, requests[framework], cache, self.base_env, self.settings,
+                        folder, max(remaining[framework] - spent[framework], 0.0))
+        spent[framework] += time.monotonic() - started
+        return info
+
+    @staticmethod
+    def _combine(framework: str, variant: str, state: str, record: dict[str, Any],
+                 prefixes: dict[str, str], request: Prepare) -> dict[str, Any]:
+        runs = [info for info in record.get("runs", []) if info.get("status") == "ok"]
+        failed = record.get("failed") or (record.get("priming") if record.get(
+            "priming", {}).get("status") not in (None, "ok") else None)
+        summary = [{"to_first_result_s": info["to_first_result_s"],
+                    "import_s": info.get("import_s"),
+                    "first_call_s": info.get("first_call_s"),
+                    "compilations": info.get("compilations")} for info in runs]
+        fresh: dict[str, Any] = {"cache": state, "runs": summary}
+        if record.get("priming", {}).get("status") == "ok":
+            priming = record["priming"]
+            fresh["priming"] = {"first_call_s": priming.get("first_call_s"),
+                                "compilations": priming.get("compilations")}
+        if failed is not None:
+            return {"status": failed.get("status", "error"), "error": failed.get("error"),
+                    "fresh": fresh, "samples": []}
+        last_prefix = Path(request.capture_prefix)
+        for suffix in ("stdout", "stderr", "npz"):
+            source = Path(f"{last_prefix}.{variant}.{suffix}")
+            if source.exists():
+                shutil.copyfile(source, f"{prefixes[framework]}.{variant}.{suffix}")
+        first = runs[0]
+        return {"status": "ok", "first_call_s": first.get("first_call_s"), "number": 1,
+                "leaves": runs[-1].get("leaves"), "blockable": runs[-1].get("blockable"),
+                "compilations": first.get("compilations"), "timed_compilations": 0,
+                "samples": [info["to_first_result_s"] for info in runs], "fresh": fresh,
+                "rounds": len(runs), "stopped": "fresh processes"}
+
+
+def fresh_request(request: Prepare, variant: str, prefix: Path) -> Prepare:
+    """The topic's prepare request cut down to one variant's first call, captured at `prefix`."""
+    return replace(request, variants=[variant], capture_prefix=str(prefix), calibrate=False,
+                   expect_error={k: v for k, v in request.expect_error.items() if k == variant})
