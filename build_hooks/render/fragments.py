@@ -215,7 +215,7 @@ def _row_notes(row: dict[str, Any], min_samples: int) -> list[str]:
                      "samples")
     if row.get("blockable") is False and row.get("status") == "ok":
         notes.append("returned no array to wait for")
-    fresh = row.get("fresh") if isinstance(row.get("fresh"), dict) else {}
+    fresh: dict[str, Any] = row["fresh"] if isinstance(row.get("fresh"), dict) else {}
     if fresh.get("cache") in ("cold", "warm"):
         notes.append(f"each sample a fresh process, {fresh['cache']} compilation cache")
     compiled: dict[str, Any] = row["compilations"] \
