@@ -337,10 +337,19 @@ def test_rows_get_more_rounds_while_the_interval_is_wide_and_say_why_they_stoppe
     assert "for a narrower interval" in done.stderr
 
 
-def test_one_side_variants_pair_with_versus_and_a_series_is_drawn(site_factory):
-    site = site_factory(["one_sided"])
+@pytest.fixture(scope="module")
+def one_sided_and_reshapes(tmp_path_factory):
+    """One build of two fixture topics, shared by the tests that only read it."""
+    from .conftest import make_site
+
+    site = make_site(tmp_path_factory.mktemp("one_sided") / "project", ["one_sided", "reshapes"])
     done = site.build()
     assert done.returncode == 0, done.stderr
+    return site
+
+
+def test_one_side_variants_pair_with_versus_and_a_series_is_drawn(one_sided_and_reshapes):
+    site = one_sided_and_reshapes
     rows = {(r["framework"], r["variant"], r["size"]): r for r in site.rows("one_sided")}
     assert {(fw, v) for fw, v, _ in rows} == {
         ("jax", "cumulative"), ("jax", "assign"),
@@ -362,7 +371,8 @@ def test_one_side_variants_pair_with_versus_and_a_series_is_drawn(site_factory):
     assert checks[("by_loop", 8)]["status"] == "match"
     assert checks[("by_loop", 8)]["jax_variant"] == "cumulative"
     assert checks[("alone", 8)]["status"] == "skipped"
-    assert results["topics"][0]["series"]["variant"] == "cumulative"
+    entry = next(t for t in results["topics"] if t["topic"] == "one_sided")
+    assert entry["series"]["variant"] == "cumulative"
     page = html.unescape(site.html("topics/one_sided"))
     assert "running sum in a Python loop (PyTorch only; against JAX's running sum)" in page
     assert "raises TypeError (expected)" in page
@@ -372,12 +382,11 @@ def test_one_side_variants_pair_with_versus_and_a_series_is_drawn(site_factory):
     assert "against JAX's running sum" in html.unescape(site.html(""))  # comparison table
 
 
-def test_compilations_are_counted_by_each_framework_and_change_with_the_shapes(site_factory):
+def test_compilations_are_counted_by_each_framework_and_change_with_the_shapes(
+        one_sided_and_reshapes):
     """Each new input shape compiles once more (jax.monitoring's backend compiles, Dynamo's
     unique graphs); the timed calls reuse them; the table says how many."""
-    site = site_factory(["reshapes"])
-    done = site.build()
-    assert done.returncode == 0, done.stderr
+    site = one_sided_and_reshapes
     rows = {(r["framework"], r["size"]): r for r in site.rows("reshapes")}
     for framework in ("jax", "pytorch"):
         for shapes in (1, 3):
