@@ -207,3 +207,42 @@ def test_quick_builds_are_labelled_on_the_page(tmp_path):
     page = expand(normal, "{{ topic double }}")
     assert "Quick build" not in page
     assert "only 4 of 5 samples" in page  # judged by the settings it was measured with
+
+
+def _two_way_results(tmp_path: Path, factors: dict[str, float]) -> BuildResults:
+    """The `double` fixture with a second variant, `again`, whose samples are the stored ones
+    scaled by `factors[framework]` (so each framework's ratio of the two is known)."""
+    folder = tmp_path / "snippets" / "double"
+    shutil.copytree(FIXTURE_TOPICS / "double", folder)
+    toml = folder / "topic.toml"
+    toml.write_text(toml.read_text().replace(
+        "[parity]", '[[variants]]\nname = "again"\nlabel = "2 * x, again"\n\n[parity]'))
+    for side in ("jax.py", "pytorch.py"):
+        (folder / side).write_text((folder / side).read_text() + "\n\nagain = double\n")
+    settings = Settings(project_dir=tmp_path, snippets_dir=tmp_path / "snippets",
+                        cache_dir=tmp_path / "cache")
+    topics = discover_topics(settings.snippets_dir)
+    record = json.loads((FIXTURES / "records" / "double.json").read_text())
+    for row in list(record["rows"]):
+        scaled = [t * factors[row["framework"]] for t in row["samples"] * 3]
+        record["rows"].append({**row, "variant": "again", "samples": scaled})
+        row["samples"] = row["samples"] * 3
+    data = assemble([(topics[0], record, "cache")], MACHINE, "test-machine", settings)
+    return BuildResults(topics=topics, data=data, ran=[])
+
+
+def test_speedup_states_each_frameworks_own_ratio_from_the_samples(tmp_path):
+    results = _two_way_results(tmp_path, {"jax": 0.25, "pytorch": 1.0})
+    text = expand(results, "{{ speedup double double again }}\n")
+    jax_line = next(line for line in text.splitlines() if line.startswith("- **JAX**"))
+    torch_line = next(line for line in text.splitlines() if line.startswith("- **PyTorch**"))
+    assert "*2 \\* x, again* 4.00× faster" in jax_line and "95% CI" in jax_line
+    assert torch_line.startswith("- **PyTorch**: level (1.00×")
+    assert "n=16, on test-machine" in text
+
+
+def test_speedup_names_a_variant_only_one_side_has_or_a_typo(tmp_path):
+    results = _two_way_results(tmp_path, {"jax": 1.0, "pytorch": 1.0})
+    with pytest.raises(DirectiveError, match="'nope' is not a variant both sides of 'double' "
+                                             "define. Fix: use one of: double, again"):
+        expand(results, "{{ speedup double double nope }}\n")

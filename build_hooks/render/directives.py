@@ -10,6 +10,8 @@ A directive is a line of its own, outside code fences:
     {{ validation }}                   the stored `make validate` reports (results/*/)
     {{ execution_report }}             per topic and framework: status, cost, source
     {{ changes }}                      per machine, what changed between its last two refreshes
+    {{ speedup per_sample_gradients loop vmapped }}
+                                       within each framework, one variant against another
 
 A directive that is unknown, misspelt or names an unknown topic is an error naming the page and
 line, never silently left in the page.
@@ -68,6 +70,7 @@ def _expand(name: str, args: list[str], site: Site, context: PageContext,
         "validation": (0, "{{ validation }}"),
         "execution_report": (0, "{{ execution_report }}"),
         "changes": (0, "{{ changes }}"),
+        "speedup": (3, "{{ speedup <topic> <baseline variant> <variant> }}"),
     }
     if name not in expected:
         raise DirectiveError(f"{where}: unknown directive '{name}'. Fix: use one of "
@@ -100,6 +103,17 @@ def _expand(name: str, args: list[str], site: Site, context: PageContext,
         return fragments.render_validation(load_validation_reports(context.project_dir, where))
     if name == "changes":
         return sections.render_changes(site, context.uri)
+    if name == "speedup":
+        topic = _topic(site, args[0], where)
+        chosen = []
+        for arg in args[1:]:
+            variant = topic.variant(arg)
+            if variant is None or variant.sides != FRAMEWORKS:
+                both = ", ".join(v.name for v in topic.variants if v.sides == FRAMEWORKS)
+                raise DirectiveError(f"{where}: '{arg}' is not a variant both sides of "
+                                     f"'{topic.name}' define. Fix: use one of: {both}")
+            chosen.append(variant)
+        return sections.render_speedup(topic, site, chosen[0], chosen[1])
     return sections.render_environment(site)
 
 

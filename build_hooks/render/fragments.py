@@ -564,3 +564,39 @@ def render_execution_report(results: BuildResults, page_uri: str) -> str:
     summary = (f"This build measured {ran} of {len(results.topics)} topic(s); the rest came "
                f"from the cache. Time spent measuring, all topics: {format_seconds(total)}.")
     return summary + "\n\n" + "\n".join(lines) + "\n"
+
+
+def render_speedup(topic: Topic, results: BuildResults, baseline: Variant, variant: Variant,
+                   significance_level: float, min_speedup: float) -> str:
+    """Within each framework: one variant against another at the headline size, as a verdict
+    with its confidence interval, from this machine's samples (e.g. vmap against a loop)."""
+    from build_hooks.core.stats import compare
+
+    rows = _row_index(results, topic.name)
+    size = topic.headline_size
+    level = f"{(1 - significance_level) * 100:.0f}%"
+    lines = []
+    for framework in FRAMEWORKS:
+        slow = rows.get((framework, baseline.name, size), {})
+        fast = rows.get((framework, variant.name, size), {})
+        label = FRAMEWORK_LABELS[framework]
+        if not (slow.get("status") == fast.get("status") == "ok" and slow.get("samples")
+                and fast.get("samples")):
+            lines.append(f"- **{label}**: not measured (both variants are needed)")
+            continue
+        verdict = compare(variant.label, fast["samples"], baseline.label, slow["samples"],
+                          significance_level, min_speedup)
+        interval = (f"{level} CI {format_interval(verdict.ratio_low, verdict.ratio_high)}"
+                    if verdict.ratio_low > 0 and verdict.ratio_high < float("inf")
+                    else "no interval: too few samples")
+        if verdict.outcome == "faster":
+            text = f"*{escape_markdown(verdict.faster or '')}* {format_ratio(verdict.ratio)} " \
+                   f"faster ({interval})"
+        else:
+            text = f"{verdict.outcome} ({format_ratio(verdict.ratio)}, {interval})"
+        lines.append(f"- **{label}**: {text}; medians {format_seconds(fast.get('median_s'))} "
+                     f"and {format_seconds(slow.get('median_s'))}")
+    head = (f"*{escape_markdown(variant.label)}* against *{escape_markdown(baseline.label)}* "
+            f"within each framework, {topic.size_name}={size}, on "
+            f"{results.label or results.data.get('machine_name') or 'this machine'}:")
+    return head + "\n\n" + "\n".join(lines) + "\n"

@@ -23,7 +23,7 @@ from build_hooks.render.fragments import (
     table_cell,
     topic_link,
 )
-from build_hooks.spec.topics import Topic
+from build_hooks.spec.topics import Topic, Variant
 
 
 def _code_only(topic: Topic) -> str:
@@ -120,6 +120,20 @@ def render_example(topic: Topic, site: Site, framework: str) -> str:
         source = topic.sides[framework]
         return fence(source.text, "python", title=source.relative, line_numbers=True)
     return fragments.render_side(topic, main, framework) + _stale_output_note(topic, main)
+
+
+def render_speedup(topic: Topic, site: Site, baseline: Variant, variant: Variant) -> str:
+    """One variant against another within each framework, per machine (generated, never
+    typed: the verdict is this build's)."""
+    def block(machine: BuildResults) -> str:
+        env = machine.data["environment"]
+        return fragments.render_speedup(topic, machine, baseline, variant,
+                                        env.get("significance_level", 0.05),
+                                        env.get("min_speedup", 1.05))
+    if len(site.machines) == 1:
+        return block(site.primary) if site.primary.topic(topic.name) else \
+            _absent(topic, site.primary, site.frozen)
+    return _per_machine(topic, site, block)
 
 
 def render_summary_chart(site: Site, page_uri: str) -> str:
