@@ -29,9 +29,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m build_hooks bench
 
-## validate: re-time every topic with torch.utils.benchmark and timeit, print the ratios
+## validate: re-time every topic (or TOPICS="a b") with torch.utils.benchmark and timeit, print the ratios
 validate: $(STAMP)
-	$(BIN)/python -m build_hooks validate
+	$(BIN)/python -m build_hooks validate $(TOPICS)
 
 ## save: measure what is missing, then write this machine's results to results/<machine>/
 save: $(STAMP)

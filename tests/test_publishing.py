@@ -228,3 +228,38 @@ def test_save_writes_a_new_file_and_never_overwrites_one(tmp_path, monkeypatch):
     newer, replaced = save_bundle(tmp_path, "box", machine, record["frameworks"],
                                   record["topics"])
     assert replaced == [path] and not path.exists() and newer.exists()
+
+
+def test_validating_some_topics_keeps_the_stored_rows_of_the_others(tmp_path):
+    from build_hooks.core import host
+    from build_hooks.core.jsonfile import write_versioned
+    from build_hooks.records.archive import (
+        VALIDATION_FILE,
+        VALIDATION_FORMAT,
+        VALIDATION_SCHEMA,
+        machine_dir,
+    )
+    from build_hooks.tools.validate import run_validation
+
+    for name in ("double", "returns_scalar"):
+        shutil.copytree(FIXTURE_TOPICS / name, tmp_path / "snippets" / name)
+    settings = Settings(project_dir=tmp_path, snippets_dir=tmp_path / "snippets",
+                        cache_dir=tmp_path / "cache", measure=MeasureSettings.quick_mode(),
+                        frameworks=("jax",))
+    with pytest.raises(ValueError, match="unknown topic.*nope.*double"):
+        run_validation(settings, lambda message: None, {"nope"})
+    old = {"topic": "returns_scalar", "framework": "jax", "variant": "scalar", "size": 1,
+           "harness_median_s": 1e-6, "independent_median_s": 1e-6, "ratio": 1.0,
+           "site_median_s": None, "site_ratio": None, "tool": "timeit"}
+    path = machine_dir(tmp_path, host.machine_name(host.machine())) / VALIDATION_FILE
+    write_versioned(path, VALIDATION_FORMAT, VALIDATION_SCHEMA, {
+        "machine_name": "x", "measured_at": "2026-01-01T00:00:00+00:00",
+        "harness_version": HARNESS_VERSION, "rows": [old, {**old, "topic": "double"}]})
+    report = run_validation(settings, lambda message: None, {"double"})
+    rows = report["rows"]
+    kept = [row for row in rows if row["topic"] == "returns_scalar"]
+    assert kept == [{"measured_at": "2026-01-01T00:00:00+00:00", **old}]
+    fresh = [row for row in rows if row["topic"] == "double"]
+    assert sorted(row["size"] for row in fresh) == [8, 16]  # the stored double row is replaced
+    assert all(row["measured_at"] > "2026" and row["harness_median_s"] > 0 for row in fresh)
+    assert json.loads(path.read_text())["rows"] == rows

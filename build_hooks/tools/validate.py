@@ -18,7 +18,7 @@ from typing import Any
 from build_hooks import FRAMEWORK_LABELS, HARNESS_VERSION
 from build_hooks.core import host, stats
 from build_hooks.core.formatting import format_seconds
-from build_hooks.core.jsonfile import write_versioned
+from build_hooks.core.jsonfile import read_versioned, write_versioned
 from build_hooks.core.protocol import Release, Validate
 from build_hooks.pipeline import Log, run_build
 from build_hooks.records.archive import (
@@ -39,8 +39,17 @@ BLOCKS_PER_ROUND = 3
 MIN_RUN_TIME = 0.2  # torch.utils.benchmark's default
 
 
-def run_validation(settings: Settings, log: Log) -> dict[str, Any]:
+def run_validation(settings: Settings, log: Log, only: set[str] | None = None
+                   ) -> dict[str, Any]:
+    """Validate every topic, or the topics in `only`: then the stored report's rows of the
+    other topics are kept (each row says when it was measured)."""
     topics = discover_topics(settings.snippets_dir)
+    unknown = sorted((only or set()) - {t.name for t in topics})
+    if unknown:
+        raise ValueError(f"unknown topic(s) {', '.join(unknown)}; the topics are: "
+                         + ", ".join(t.name for t in topics))
+    if only:
+        topics = [t for t in topics if t.name in only]
     log("Loading (or measuring) the site's own results first")
     site = run_build(settings, log, topics)
     site_medians = {(r["topic"], r["framework"], r["variant"], r["size"]): r["median_s"]
@@ -95,11 +104,21 @@ def run_validation(settings: Settings, log: Log) -> dict[str, Any]:
                             "site_ratio": site_median / independent if site_median else None,
                             "tool": "torch.utils.benchmark.Timer.blocked_autorange"
                             if framework == "pytorch" else "timeit + jax.block_until_ready",
+                            "measured_at": host.now_iso(),
                         })
                 for framework in prepared:
                     pool.workers[framework].request(Release(), settings.timeout_s)
         frameworks = {fw: w.environment for fw, w in pool.workers.items() if w.environment}
     name = host.machine_name(machine)
+    path = machine_dir(settings.project_dir, name) / VALIDATION_FILE
+    if only:  # keep the stored rows of the topics not validated now, from the same harness
+        stored, _ = read_versioned(path, VALIDATION_FORMAT, VALIDATION_SCHEMA,
+                                   "validation report")
+        if stored and stored.get("harness_version") == HARNESS_VERSION:
+            kept = [{"measured_at": stored.get("measured_at"), **row}
+                    for row in stored["rows"] if row["topic"] not in only]
+            rank = {t.name: i for i, t in enumerate(discover_topics(settings.snippets_dir))}
+            rows = sorted(kept + rows, key=lambda r: rank.get(r["topic"], len(rank)))
     report = {
         "machine_name": name,
         "measured_at": host.now_iso(),
@@ -111,8 +130,7 @@ def run_validation(settings: Settings, log: Log) -> dict[str, Any]:
         "all_in_range": all(LOW <= row["ratio"] <= HIGH for row in rows) and bool(rows),
         "rows": rows,
     }
-    return write_versioned(machine_dir(settings.project_dir, name) / VALIDATION_FILE,
-                           VALIDATION_FORMAT, VALIDATION_SCHEMA, report)
+    return write_versioned(path, VALIDATION_FORMAT, VALIDATION_SCHEMA, report)
 
 
 def format_report(report: dict[str, Any]) -> str:
