@@ -394,6 +394,9 @@ def test_compilations_are_counted_by_each_framework_and_change_with_the_shapes(
             assert row["compilations"]["compilations"] == shapes, (framework, row)
             assert row["compilations"]["compile_s"] > 0
             assert row["timed_compilations"] == 0
+            # Cold: the graph of shape 2 was compiled at shapes=1 too, and is not loaded from
+            # Inductor's disk cache at shapes=3 (each size starts with empty caches).
+            assert row["compilations"]["cache_hits"] == 0, (framework, row)
     page = html.unescape(site.html("topics/reshapes"))
     assert "(3 compilations)" in page and "(1 compilation)" in page
 

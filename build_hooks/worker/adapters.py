@@ -167,6 +167,10 @@ class TorchAdapter:
             self.device = torch.device("cpu")
         self.uses_cuda = self.device.type == "cuda"
         self._baseline = self._state()
+        # Where the build put Inductor's and Triton's caches; each reset uses a new subfolder.
+        self._cache_bases = {name: os.environ[name] for name in
+                             ("TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR") if name in os.environ}
+        self._resets = 0
         # Called after every timed call, so the device is looked at once, here: CPU kernels run
         # synchronously; accelerator kernels are queued and need a sync.
         self.block: Callable[[Any], Any] = {
@@ -263,9 +267,23 @@ class TorchAdapter:
 
     def reset_compiler(self) -> None:
         """Forget compiled code "as if you started a fresh process" (torch._dynamo.reset docs),
-        so the next size compiles from scratch; only when torch.compile was used at all."""
-        if "torch._dynamo" in sys.modules:
-            self.torch._dynamo.reset()
+        so the next size compiles from scratch; only when torch.compile was used at all.
+        Inductor also keeps compiled graphs and kernels on disk (FX graph and AOTAutograd
+        caches, built C++ and Triton code) and in memory: those are cleared too, and the disk
+        caches move to a new folder, so no first call loads what an earlier size or topic
+        compiled (JAX's caches here are in memory only). A fresh-process variant's worker
+        keeps its folder: that cache's state is what it measures."""
+        if "torch._dynamo" not in sys.modules:
+            return
+        self.torch._dynamo.reset()
+        from torch._inductor.utils import clear_inductor_caches
+
+        clear_inductor_caches()
+        if os.environ.get(PERSISTENT_CACHE_ENV):
+            return
+        self._resets += 1
+        for variable, base in self._cache_bases.items():
+            os.environ[variable] = os.path.join(base, f"reset-{self._resets}")
 
     def warm_up_compiler(self) -> None:
         """Start torch.compile's stack once (Dynamo, AOTAutograd with a backward graph,
