@@ -399,6 +399,9 @@ def test_compilations_are_counted_by_each_framework_and_change_with_the_shapes(
             assert row["compilations"]["cache_hits"] == 0, (framework, row)
     page = html.unescape(site.html("topics/reshapes"))
     assert "(3 compilations)" in page and "(1 compilation)" in page
+    sweep = list((site.root / "site").rglob("*reshapes-compile_sweep-*.svg"))
+    assert len(sweep) == 2  # light and dark
+    assert "First call (with compilation) against shapes" in sweep[0].read_text()
 
 
 def test_fresh_process_variants_time_a_new_process_with_a_cold_or_a_warm_cache(site_factory):

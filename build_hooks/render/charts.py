@@ -143,6 +143,18 @@ def chart_specs(topic: Topic, rows: list[dict[str, Any]]) -> list[dict[str, Any]
                     "xlabel": topic.size_name, "ylabel": "GFLOP/s", "series": series,
                     "description": _describe_sweep(topic, series, "Achieved GFLOP/s",
                                                    lambda v: f"{v:.3g} GFLOP/s")})
+    if topic.compile_sweep and len(topic.sizes) > 1:
+        compiled_only = [line for line in _series(topic, rows, "first_call_s")
+                         if topic.variant(line["variant"]) is not None and
+                         topic.variant(line["variant"]).compiled]  # type: ignore[union-attr]
+        if any(len(line["points"]) > 1 for line in compiled_only):
+            specs.append({
+                "kind": "compile_sweep",
+                "title": f"First call (with compilation) against {topic.size_name}",
+                "xlabel": topic.size_name, "ylabel": "first call", "series": compiled_only,
+                "description": _describe_sweep(topic, compiled_only,
+                                               "First-call time, compilation included",
+                                               format_seconds)})
     series_spec = _series_spec(topic, rows)
     if series_spec is not None:
         specs.append(series_spec)
@@ -320,7 +332,7 @@ def _draw(spec: dict[str, Any], salt: str) -> str:
             if max(values) / min(values) >= 20:
                 axes.set_yscale("log")
             axes.set_xlabel(spec.get("xlabel", ""))
-        if spec["kind"] in ("time", "first_call"):
+        if spec["kind"] in ("time", "first_call", "compile_sweep"):
             from matplotlib.ticker import FuncFormatter
 
             axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_seconds(v)))

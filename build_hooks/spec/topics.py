@@ -146,6 +146,9 @@ class Topic:
     requires: tuple[str, ...] = ()
     """Devices a side needs (keys of REQUIREMENTS); on a machine without, the side is skipped."""
     series: Series | None = None
+    compile_sweep: bool = False
+    """Draw the compiled variants' first-call time against the size (e.g. compile time
+    against a loop's trip count)."""
     sources_digest: str = field(default="", compare=False)
 
     def variants_for(self, framework: str) -> tuple[Variant, ...]:
@@ -194,6 +197,7 @@ _TOP_KEYS = {
     "expect_error": dict,
     "requires": list,
     "series": dict,
+    "compile_sweep": bool,
 }
 REQUIREMENTS = {
     "accelerator": "an accelerator (GPU, TPU or Apple MPS)",
@@ -291,7 +295,8 @@ def _load_topic(directory: Path, problems: list[Problem]) -> Topic | None:
 
 # Metadata that only changes how a topic is shown: editing it re-measures nothing and leaves
 # stored results current (a typo fix in a title must not mark a GPU machine's numbers stale).
-DISPLAY_ONLY_KEYS = ("title", "question", "summary", "order", "headline_size", "display_size")
+DISPLAY_ONLY_KEYS = ("title", "question", "summary", "order", "headline_size", "display_size",
+                     "compile_sweep")
 
 
 def measured_metadata(text: str) -> str:
@@ -383,6 +388,7 @@ def _parse_metadata(path: Path, text: str, problems: list[Problem]) -> dict[str,
         "variants": variants,
         "parity": parity,
         "series": series,
+        "compile_sweep": data.get("compile_sweep", False),
     }
 
 
