@@ -234,10 +234,13 @@ def first_call_cell(row: dict[str, Any]) -> str:
     text = format_seconds(row.get("first_call_s"))
     compiled: dict[str, Any] = row["compilations"] \
         if isinstance(row.get("compilations"), dict) else {}
-    count = compiled.get("compilations")
+    said = []
+    count, hits = compiled.get("compilations"), compiled.get("cache_hits")
     if isinstance(count, int) and not isinstance(count, bool) and count > 0:
-        text += f" ({count} compilation{'s' if count != 1 else ''})"
-    return text
+        said.append(f"{count} compilation{'s' if count != 1 else ''}")
+    if isinstance(hits, int) and not isinstance(hits, bool) and hits > 0:
+        said.append(f"{hits} loaded from the compilation cache")
+    return text + (f" ({', '.join(said)})" if said else "")
 
 
 def _verdict_text(comparison: dict[str, Any] | None) -> str:

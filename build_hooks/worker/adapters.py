@@ -107,6 +107,9 @@ class JaxAdapter:
         """Forget compiled functions, so the next size compiles from scratch (in memory only)."""
         self.jax.clear_caches()
 
+    def isolate_variant(self) -> None:
+        """Nothing to do: JAX's compile caches here are in memory and per function."""
+
     def warm_up_compiler(self) -> None:
         """Start XLA's compiler once (a jitted gradient of a tiny function), then forget it."""
         jnp = self.jax.numpy
@@ -276,6 +279,14 @@ class TorchAdapter:
         if "torch._dynamo" not in sys.modules:
             return
         self.torch._dynamo.reset()
+        self.isolate_variant()
+
+    def isolate_variant(self) -> None:
+        """Before each variant's first call: empty Inductor's code caches (memory and a new
+        disk folder), so it compiles what an earlier variant of the same size compiled too,
+        instead of loading it. Already compiled functions keep running without recompiling."""
+        if "torch._inductor" not in sys.modules:
+            return
         from torch._inductor.utils import clear_inductor_caches
 
         clear_inductor_caches()

@@ -174,6 +174,7 @@ class Worker:
                 continue
 
             call = functools.partial(function, *arguments)  # no extra frame per timed call
+            self.adapter.isolate_variant()  # its first call compiles cold, whatever ran before
             response["variants"][variant] = self._prepare_variant(
                 call, show, f"{prefix}.{variant}", request, own_files,
                 request.expect_error.get(variant))
