@@ -8,7 +8,10 @@ is spawned to the end of the variant's first call (the child reads the same syst
 monotonic clock). It includes the interpreter's start, importing the framework, `setup` and the
 first call with whatever it compiles or loads from the cache.
 
-- cold: every process gets a new, empty cache folder, as on a machine that never ran the code;
+- cold: every process gets a new cache folder that holds only what starting the compilers once
+  leaves there (one untimed process per framework runs the harness's compiler warm-up into a
+  template folder, copied for each run: Inductor's instruction-set probes, say), as on a
+  machine that has used the framework before but never ran this code;
 - warm: one process first runs the variant untimed to fill a folder, then every timed process
   starts with that folder, as on the second run of a script.
 
@@ -24,7 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from build_hooks.core.protocol import PERSISTENT_CACHE_ENV, Prepare, error_record
+from build_hooks.core.protocol import PERSISTENT_CACHE_ENV, Prepare, WarmUp, error_record
 from build_hooks.run.process import WorkerFailure, WorkerProcess
 from build_hooks.spec.settings import Settings
 
@@ -70,6 +73,28 @@ def run_once(framework: str, request: Prepare, cache_dir: Path, base_env: dict[s
     return info
 
 
+def prime_compilers(framework: str, cache_dir: Path, base_env: dict[str, str],
+                    settings: Settings, folder: Path, timeout: float) -> dict[str, Any]:
+    """One untimed process that starts the framework's compilers with `cache_dir` (the
+    harness's warm-up on a tiny function) and exits: {"status": "ok"} or a failure record."""
+    folder.mkdir(parents=True, exist_ok=True)
+    worker = WorkerProcess(framework, folder, settings.memory_limit_mb,
+                           fresh_environment(base_env, cache_dir), cwd=settings.project_dir)
+    started = time.monotonic()
+    try:
+        worker.start(timeout)
+        if worker.unavailable is not None:
+            return {"status": "not_run", "error": worker.unavailable}
+        worker.request(WarmUp(), timeout - (time.monotonic() - started))
+    except WorkerFailure as failure:
+        return {"status": failure.kind, "error": error_record(
+            "WorkerCrash", f"starting the compilers in a fresh process failed: "
+                           f"{failure.message}")}
+    finally:
+        worker.stop()
+    return {"status": "ok"}
+
+
 class FreshRuns:
     """The fresh-process samples of one topic at one size, for every framework."""
 
@@ -94,12 +119,23 @@ class FreshRuns:
                 info = self._run(framework, requests, base / framework / "cache",
                                  base / framework / "priming", remaining, spent)
                 records[framework] = {"priming": info}
+        else:  # what starting the compilers leaves in a cache folder, copied for each run
+            for framework in order:
+                started = time.monotonic()
+                info = prime_compilers(framework, base / framework / "template", self.base_env,
+                                       self.settings, base / framework / "template-run",
+                                       max(remaining[framework] - spent[framework], 0.0))
+                spent[framework] += time.monotonic() - started
+                if info["status"] != "ok":
+                    records[framework] = {"failed": info, "priming": info}
         for index in range(runs):
             for framework in (order if index % 2 == 0 else order[::-1]):
                 record = records.setdefault(framework, {})
                 if record.get("failed"):
                     continue
                 cache = base / framework / ("cache" if state == "warm" else f"cold-{index}")
+                if state == "cold" and (base / framework / "template").is_dir():
+                    shutil.copytree(base / framework / "template", cache, dirs_exist_ok=True)
                 info = self._run(framework, requests, cache, base / framework / f"run-{index}",
                                  remaining, spent)
                 record.setdefault("runs", []).append(info)
