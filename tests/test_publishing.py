@@ -230,7 +230,7 @@ def test_save_writes_a_new_file_and_never_overwrites_one(tmp_path, monkeypatch):
     assert replaced == [path] and not path.exists() and newer.exists()
 
 
-def test_validating_some_topics_keeps_the_stored_rows_of_the_others(tmp_path):
+def test_validating_some_topics_keeps_the_stored_rows_of_the_others(tmp_path, monkeypatch):
     from build_hooks.core import host
     from build_hooks.core.jsonfile import write_versioned
     from build_hooks.records.archive import (
@@ -239,7 +239,13 @@ def test_validating_some_topics_keeps_the_stored_rows_of_the_others(tmp_path):
         VALIDATION_SCHEMA,
         machine_dir,
     )
+    from build_hooks.tools import validate
     from build_hooks.tools.validate import run_validation
+
+    # Fewer and shorter rounds: this test is about which rows the report keeps.
+    monkeypatch.setattr(validate, "ROUNDS", 1)
+    monkeypatch.setattr(validate, "BLOCKS_PER_ROUND", 1)
+    monkeypatch.setattr(validate, "MIN_RUN_TIME", 0.01)
 
     for name in ("double", "returns_scalar"):
         shutil.copytree(FIXTURE_TOPICS / name, tmp_path / "snippets" / name)
