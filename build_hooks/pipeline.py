@@ -17,6 +17,7 @@ from build_hooks.records.cache import (
     ResultStore,
     cache_key,
     key_parts,
+    probe_key,
     sources_part,
 )
 from build_hooks.records.history import changes_between
@@ -51,29 +52,38 @@ def run_build(settings: Settings, log: Log, topics: list[Topic] | None = None,
         elif only is None or topic.name in only:
             missing.append((topic, key, parts, reason))
     ran: list[str] = []
-    if missing:
+    # The machine probe, once per machine and framework versions, when a topic has a bound.
+    wanted = probe_key(settings, fingerprint) if any(t.flops or t.bytes for t in topics) \
+        else None
+    probe = store.load_probe(wanted) if wanted else None
+    if missing or (wanted and probe is None):
         with store.lock(on_wait=lambda: log("Waiting for another build that holds the "
                                             f"cache lock ({settings.cache_dir})")):
             # The runner (and with it the worker processes) only when something is missing.
             from build_hooks.run.batch import measure_missing
 
-            measure_missing(missing, settings, store, machine, entries, ran, log)
+            if wanted and probe is None:
+                probe = store.load_probe(wanted)  # another build may have measured it
+            found = measure_missing(missing, settings, store, machine, entries, ran, log,
+                                    wanted if wanted and probe is None else None)
+            probe = probe or found
     else:
         log(f"All {len(topics)} topic(s) came from the cache; nothing to run")
     name = host.machine_name(machine)
     return _machine_results(topics, {t: entries[t][0] for t in entries},
                             {t: entries[t][1] for t in entries}, machine, name, settings,
-                            ran=ran, origin="this build")
+                            ran=ran, origin="this build", probe=probe)
 
 
 def _machine_results(topics: list[Topic], records: dict[str, dict[str, Any]],
                      sources: dict[str, str], machine: dict[str, Any], name: str,
                      settings: Settings, ran: list[str], origin: str,
-                     stale: dict[str, str] | None = None) -> BuildResults:
-    """Statistics, verdicts and charts of one machine's records."""
+                     stale: dict[str, str] | None = None,
+                     probe: dict[str, Any] | None = None) -> BuildResults:
+    """Statistics, verdicts and charts of one machine's records (and its probe, if any)."""
     shown = [t for t in topics if t.name in records]
     ordered = [(t, records[t.name], sources[t.name]) for t in shown]
-    data = assemble(ordered, machine, name, settings)
+    data = assemble(ordered, machine, name, settings, probe)
     charts = {t.name: make_charts(t, [r for r in data["results"] if r["topic"] == t.name],
                                   settings.cache_dir, name) for t in shown}
     charts[SUMMARY] = make_summary_chart(shown, data, settings.cache_dir, name,
@@ -95,7 +105,7 @@ def from_bundle(bundle: Bundle, topics: list[Topic], settings: Settings) -> Buil
     return _machine_results(topics, records, dict.fromkeys(records, "stored"), bundle.machine,
                             bundle.machine_name, settings, ran=[],
                             origin=str(bundle.path.relative_to(settings.project_dir)),
-                            stale=stale)
+                            stale=stale, probe=bundle.probe)
 
 
 def build_site(settings: Settings, log: Log) -> Site:

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from build_hooks import HARNESS_VERSION
-from build_hooks.pipeline import build_site, run_build
+from build_hooks.pipeline import build_site, from_bundle, run_build
 from build_hooks.records.archive import load_history, save_bundle
 from build_hooks.run import process
 from build_hooks.spec.settings import MeasureSettings, Settings
+from build_hooks.spec.topics import discover_topics
 
 from .conftest import FIXTURE_TOPICS, ROOT, import_blocker
 
@@ -203,9 +204,15 @@ def test_a_save_right_after_measuring_is_a_file_the_site_reads(tmp_path):
                         cache_dir=tmp_path / "cache", measure=MeasureSettings.quick_mode())
     results = run_build(settings, lambda message: None)
     assert results.ran == ["double"]
-    save_bundle(tmp_path, "box", results.data["environment"], {}, results.records)
+    save_bundle(tmp_path, "box", results.data["environment"], {}, results.records,
+                results.data["probe"])
     history = load_history(tmp_path, lambda message: pytest.fail(message))
     assert set(history["box"][0].records) == {"double"}
+    # The machine probe travels with the results, and a frozen site applies it.
+    assert history["box"][0].probe == results.data["probe"] and results.data["probe"]
+    frozen = from_bundle(history["box"][0], discover_topics(settings.snippets_dir), settings)
+    assert [r["bound_share"] for r in frozen.data["results"]] == \
+        [r["bound_share"] for r in results.data["results"]]
 
 
 def test_save_writes_a_new_file_and_never_overwrites_one(tmp_path, monkeypatch):
@@ -246,6 +253,7 @@ def test_validating_some_topics_keeps_the_stored_rows_of_the_others(tmp_path, mo
     monkeypatch.setattr(validate, "ROUNDS", 1)
     monkeypatch.setattr(validate, "BLOCKS_PER_ROUND", 1)
     monkeypatch.setattr(validate, "MIN_RUN_TIME", 0.01)
+    monkeypatch.setattr(validate, "DEFAULT_ALLOCATOR_ROUNDS", 1)
 
     for name in ("double", "returns_scalar"):
         shutil.copytree(FIXTURE_TOPICS / name, tmp_path / "snippets" / name)
@@ -269,3 +277,12 @@ def test_validating_some_topics_keeps_the_stored_rows_of_the_others(tmp_path, mo
     assert sorted(row["size"] for row in fresh) == [8, 16]  # the stored double row is replaced
     assert all(row["measured_at"] > "2026" and row["harness_median_s"] > 0 for row in fresh)
     assert json.loads(path.read_text())["rows"] == rows
+    # Each row was timed again in a worker with glibc's default allocator settings.
+    allocators = report["allocators"]["jax"]
+    assert "mmap_threshold" in allocators["site"]
+    assert allocators["default"] == "glibc malloc (default settings)"
+    for row in fresh:
+        assert row["default_allocator_median_s"] > 0
+        assert row["allocator_ratio"] == pytest.approx(
+            row["default_allocator_median_s"] / row["independent_median_s"])
+    assert "default alloc" in validate.format_report(report)

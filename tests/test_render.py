@@ -246,3 +246,100 @@ def test_speedup_names_a_variant_only_one_side_has_or_a_typo(tmp_path):
     with pytest.raises(DirectiveError, match="'nope' is not a variant both sides of 'double' "
                                              "define. Fix: use one of: double, again"):
         expand(results, "{{ speedup double double nope }}\n")
+
+
+PROBE = {"measured_at": "2026-12-02T11:00:00+00:00", "quick": False,
+         "frameworks": {fw: {"device_kind": "cpu",
+                             "compute": {"rate": rate, "unit": "GFLOP/s", "n": 2048,
+                                         "call": "mm"},
+                             "memory": {"rate": rate / 10, "unit": "GB/s", "bytes": 2**28,
+                                        "call": "mul"}}
+                        for fw, rate in (("jax", 40.0), ("pytorch", 50.0))},
+         "bounds": {"compute": {"rate": 50.0, "unit": "GFLOP/s", "framework": "pytorch"},
+                    "memory": {"rate": 5.0, "unit": "GB/s", "framework": "pytorch"}}}
+
+
+def _with_work(tmp_path: Path, work: str) -> BuildResults:
+    """The `double` fixture declaring `work` (topic.toml lines), assembled with PROBE."""
+    folder = tmp_path / "snippets" / "double"
+    shutil.copytree(FIXTURE_TOPICS / "double", folder)
+    toml = folder / "topic.toml"
+    toml.write_text(toml.read_text().replace('flops = "n"\n', work))
+    settings = Settings(project_dir=tmp_path, snippets_dir=tmp_path / "snippets",
+                        cache_dir=tmp_path / "cache")
+    topics = discover_topics(settings.snippets_dir)
+    record = json.loads((FIXTURES / "records" / "double.json").read_text())
+    data = assemble([(topics[0], record, "cache")], MACHINE, "test-machine", settings, PROBE)
+    return BuildResults(topics=topics, data=data, ran=[])
+
+
+@pytest.mark.parametrize("work, bound", [
+    ('flops = "1e3 * n"\n', "compute"),  # 8e3 FLOPs at 50 GFLOP/s: 0.16 us at n=8
+    ('flops = "n"\nbytes = "1e3 * n"\n', "memory"),  # 8e3 bytes at 5 GB/s: 1.6 us
+    ('flops = "1e3 * n"\nbytes = "1e1 * n"\n', "compute"),  # 0.16 us against 0.016 us
+])
+def test_share_of_bound_is_the_rooflines_least_time_over_the_median(tmp_path, work, bound):
+    results = _with_work(tmp_path, work)
+    topic = results.topics[0]
+    for row in results.data["results"]:
+        flops, moved = topic.flop_count(row["size"]), topic.byte_count(row["size"])
+        least = max(flops / 50e9, (moved or 0) / 5e9)
+        assert row["bound"] == bound
+        assert row["bound_share"] == pytest.approx(least / row["median_s"])
+    page = expand(results, "{{ topic double }}")
+    assert "| Share of bound |" in page and f"({bound}) |" in page
+    largest = [r for r in results.data["results"] if r["size"] == 16]
+    best = max(r["bound_share"] for r in largest if r["framework"] == "jax")
+    assert f"JAX {best:.0%} (2" in page  # each framework's best at the largest size
+    assert "50 GFLOP/s of compute" in page or "5 GB/s of memory bandwidth" in page
+
+
+def test_no_probe_or_no_declared_work_means_no_share_column(tmp_path):
+    results = build_results(tmp_path, ["double"])  # flops, but no probe
+    assert all(row["bound_share"] is None for row in results.data["results"])
+    assert "Share of bound" not in expand(results, "{{ topic double }}")
+    environment = expand(results, "{{ environment }}")
+    assert "No machine probe with these results" in environment
+    probed = _with_work(tmp_path / "probed", 'flops = "n"\n')
+    environment = expand(probed, "{{ environment }}")
+    assert "| JAX on cpu | 40 GFLOP/s (n=2048, `mm`) | 4 GB/s (256 MiB, `mul`) |" in environment
+    assert "50 GFLOP/s of compute (a float32 matmul of side 2048, PyTorch's the better)" \
+        in environment
+
+
+def _allocator_report(ratios: dict[str, float]) -> dict:
+    rows = [{"topic": "double", "framework": "jax", "variant": "double", "size": size,
+             "harness_median_s": 1e-6, "independent_median_s": 1e-6, "ratio": 1.0,
+             "site_ratio": None, "default_allocator_median_s": ratio * 1e-6,
+             "allocator_ratio": ratio, "measured_at": "2026-12-02T11:00:00+00:00"}
+            for size, ratio in ratios.items()]
+    return {"machine_name": "test-machine", "measured_at": "2026-12-02T11:00:00+00:00",
+            "harness_version": "1", "machine": MACHINE, "range": [0.8, 1.25],
+            "allocator_range": [0.8, 1.25], "all_in_range": True, "rows": rows}
+
+
+def test_a_row_the_default_allocator_changes_by_over_25_percent_gets_a_note(tmp_path):
+    results = build_results(tmp_path, ["double"])
+    folder = tmp_path / "results" / "test-machine"
+    folder.mkdir(parents=True)
+    from build_hooks.core.jsonfile import write_versioned
+    from build_hooks.records.archive import VALIDATION_FORMAT, VALIDATION_SCHEMA
+
+    def page_with(ratios):
+        write_versioned(folder / "validation.json", VALIDATION_FORMAT, VALIDATION_SCHEMA,
+                        _allocator_report(ratios))
+        context = PageContext(uri="topics/double.md", pages={"methodology.md"},
+                              project_dir=tmp_path)
+        return expand_directives("{{ topic double }}", context,
+                                 lambda: Site(results.topics, [results]))
+
+    quiet = page_with({8: 1.2, 16: 0.85})  # within 25% both ways: no note
+    assert "With the default memory allocator" not in quiet
+    page = page_with({8: 7.5, 16: 1.0})
+    assert "With the default memory allocator" in page
+    assert "| JAX | double | 8 | 1.00 µs | 7.50 µs | 7.50× |" in page
+    assert "| 16 |" not in page.split("With the default memory allocator")[1]
+    assert "page-faults them in" in page and "Where the default is faster" not in page
+    assert "../methodology.md#the-same-memory-allocator-policy" in page
+    faster = page_with({8: 0.5, 16: 1.0})
+    assert "Where the default is faster" in faster and "page-faults" not in faster

@@ -50,8 +50,23 @@ def test_good_site_builds_strict_with_results_and_pages(site_factory):
         assert ROW_KEYS <= set(row)
         assert row["status"] == "ok" and row["samples"] and row["median_s"] > 0
     assert data["parity"]["double"]["status"] == "match"
+    # The topic declares its FLOPs, so the build probed the machine with both frameworks (quick
+    # sizes) and each row's share of the bound is its FLOPs at the better rate over its median.
+    probe = data["probe"]
+    assert probe["quick"] is True and set(probe["frameworks"]) == {"jax", "pytorch"}
+    for kind in ("compute", "memory"):
+        rates = {fw: found[kind]["rate"] for fw, found in probe["frameworks"].items()}
+        assert min(rates.values()) > 0
+        assert probe["bounds"][kind]["rate"] == max(rates.values())
+        assert rates[probe["bounds"][kind]["framework"]] == max(rates.values())
+    for row in rows:
+        least = row["size"] / (probe["bounds"]["compute"]["rate"] * 1e9)  # flops = "n"
+        assert row["bound"] == "compute"
+        assert row["bound_share"] == pytest.approx(least / row["median_s"])
 
     page = site.html("topics/double")
+    text = html.unescape(page)
+    assert "Share of bound" in text and "Share of the machine's bound" in text
     # Linked content tabs, PyTorch first, with the real code and the real output.
     labels = re.findall(r'<label for="__tabbed_\d+_\d+">([^<]+)</label>', page)
     assert labels[:2] == ["PyTorch", "JAX"]
@@ -298,6 +313,7 @@ def test_reference_pages_and_downloads(site_factory):
     environment = html.unescape(site.html("environment"))
     assert "Harness version" in environment and "compile_cache" in environment
     assert "TORCHINDUCTOR_CACHE_DIR" in environment
+    assert "This machine's bounds" in environment and "torch.mm(a, b, out=c)" in environment
 
 
 def test_a_nan_on_one_side_names_it_and_withholds_the_verdict(site_factory):

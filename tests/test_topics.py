@@ -493,6 +493,18 @@ def test_flops_uses_the_declared_size_name(tmp_path: Path) -> None:
     assert topic.flop_count(10) == 30.0
 
 
+def test_bytes_moved_is_an_expression_in_the_size_and_only_changes_the_display(
+        tmp_path: Path) -> None:
+    make_topic(tmp_path / "bad", topic_toml=toml_with(append='bytes = "8 * m"\n'))
+    assert_problem(topic_error(tmp_path / "bad"), tmp_path / "bad" / "matmul" / "topic.toml",
+                   "'bytes'", "unknown name 'm'")
+    make_topic(tmp_path / "plain")
+    make_topic(tmp_path / "moved", topic_toml=toml_with(append='bytes = "8 * n"\n'))
+    [plain], [moved] = discover_topics(tmp_path / "plain"), discover_topics(tmp_path / "moved")
+    assert plain.byte_count(10) is None and moved.byte_count(10) == 80.0
+    assert moved.sources_digest == plain.sources_digest  # the bound is derived, not measured
+
+
 def test_size_name_not_an_identifier(tmp_path: Path) -> None:
     toml = toml_with(replace={"size_name": 'size_name = "batch size"'})
     directory = make_topic(tmp_path, topic_toml=toml)

@@ -41,6 +41,27 @@ def derive_row(row: dict[str, Any], topic: Topic, settings: Settings,
     return derived
 
 
+def bound_share(topic: Topic, size: int, median_s: float | None,
+                probe: dict[str, Any] | None) -> tuple[float | None, str | None]:
+    """The share of the machine's bound a call reached, and which bound limits it: the
+    roofline's least time for the topic's FLOPs at the probe's compute rate and its bytes at
+    the probe's memory rate, over the measured median. (None, None) without a probe, a median
+    or a declared amount of work."""
+    if not probe or not median_s or median_s <= 0:
+        return None, None
+    bounds = probe.get("bounds") or {}
+    least: dict[str, float] = {}
+    work = {"compute": topic.flop_count(size), "memory": topic.byte_count(size)}
+    for kind, amount in work.items():
+        rate = (bounds.get(kind) or {}).get("rate")
+        if amount is not None and rate:
+            least[kind] = amount / (rate * 1e9)
+    if not least:
+        return None, None
+    kind = max(least, key=least.__getitem__)
+    return least[kind] / median_s, kind
+
+
 def compare_rows(topic: Topic, rows: list[dict[str, Any]], settings: Settings,
                  parity_checks: list[dict[str, Any]] | None = None) -> list[dict]:
     """One verdict per (variant, size) that both frameworks measured, with the ratio and its
@@ -149,8 +170,10 @@ def measured_with(record: dict[str, Any], settings: Settings) -> dict[str, Any]:
 
 
 def assemble(entries: list[tuple[Topic, dict[str, Any], str]], machine: dict[str, Any],
-             machine_name: str, settings: Settings) -> dict[str, Any]:
-    """The results.json document for the topics in `entries` (topic, record, "fresh"/"cache")."""
+             machine_name: str, settings: Settings, probe: dict[str, Any] | None = None
+             ) -> dict[str, Any]:
+    """The results.json document for the topics in `entries` (topic, record, "fresh"/"cache"),
+    with the machine probe's bounds applied to the rows of topics that declare their work."""
     topics, results, parity, comparisons = [], [], {}, []
     latest: dict[str, tuple[str, dict[str, Any]]] = {}
     for topic, record, source in entries:
@@ -168,6 +191,8 @@ def assemble(entries: list[tuple[Topic, dict[str, Any], str]], machine: dict[str
             derived["environment"] = _row_environment(record, row["framework"])
             derived["measured_at"] = record["measured_at"]
             derived["machine_name"] = machine_name
+            derived["bound_share"], derived["bound"] = bound_share(
+                topic, row["size"], derived["median_s"], probe)
             rows.append(derived)
         results.extend(rows)
         comparisons.extend(compare_rows(topic, rows, settings, record["parity_checks"]))
@@ -176,7 +201,7 @@ def assemble(entries: list[tuple[Topic, dict[str, Any], str]], machine: dict[str
             "topic": topic.name, "title": topic.title, "question": topic.question,
             "size_name": topic.size_name, "sizes": list(topic.sizes),
             "display_size": topic.display_size, "headline_size": topic.headline_size,
-            "flops": topic.flops,
+            "flops": topic.flops, "bytes": topic.bytes,
             "variants": [{"name": v.name, "label": v.label, "compiled": v.compiled,
                           "sides": list(v.sides), "versus": v.versus}
                          for v in topic.variants],
@@ -214,4 +239,5 @@ def assemble(entries: list[tuple[Topic, dict[str, Any], str]], machine: dict[str
         "results": results,
         "comparisons": comparisons,
         "parity": parity,
+        "probe": probe,
     }

@@ -58,6 +58,16 @@ class Validate:
 
 
 @dataclass(frozen=True)
+class Probe:
+    """Measure the machine's bounds with this framework: a float32 matmul of side `matmul_n`
+    and a scale over `copy_mib` MiB (worker/probe.py)."""
+
+    matmul_n: int
+    copy_mib: int
+    repeats: int
+
+
+@dataclass(frozen=True)
 class WarmUp:
     """Start the framework's compiler stack once, on a tiny function."""
 
@@ -72,10 +82,10 @@ class Exit:
     """Answer, then end the worker process."""
 
 
-Request = Prepare | Measure | Validate | WarmUp | Release | Exit
+Request = Prepare | Measure | Validate | Probe | WarmUp | Release | Exit
 OPERATIONS: dict[str, type[Request]] = {
-    "prepare": Prepare, "measure": Measure, "validate": Validate, "warm_up": WarmUp,
-    "release": Release, "exit": Exit,
+    "prepare": Prepare, "measure": Measure, "validate": Validate, "probe": Probe,
+    "warm_up": WarmUp, "release": Release, "exit": Exit,
 }
 _NAMES = {cls: name for name, cls in OPERATIONS.items()}
 

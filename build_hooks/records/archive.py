@@ -42,6 +42,8 @@ class Bundle:
     frameworks: dict[str, Any]
     commit: dict[str, Any]
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    probe: dict[str, Any] | None = None
+    """The machine probe measured with these results (None in files older than the probe)."""
 
     @property
     def day(self) -> str:
@@ -69,8 +71,8 @@ def git_commit(project_dir: Path) -> dict[str, Any]:
 
 
 def save_bundle(project_dir: Path, machine_name: str, machine: dict[str, Any],
-                frameworks: dict[str, Any], records: dict[str, dict[str, Any]]
-                ) -> tuple[Path, list[Path]]:
+                frameworks: dict[str, Any], records: dict[str, dict[str, Any]],
+                probe: dict[str, Any] | None = None) -> tuple[Path, list[Path]]:
     """Write the current machine's records as a new results file. A file of the same machine
     and day is replaced (one refresh a day is the history's grain); returns the new path and
     the replaced ones, which the caller reports."""
@@ -84,7 +86,7 @@ def save_bundle(project_dir: Path, machine_name: str, machine: dict[str, Any],
     bundle = {
         "harness_version": HARNESS_VERSION, "machine_name": machine_name,
         "measured_at": measured_at, "machine": machine, "frameworks": frameworks,
-        "commit": git_commit(project_dir), "topics": records,
+        "commit": git_commit(project_dir), "topics": records, "probe": probe,
     }
     write_versioned(path, BUNDLE_FORMAT, BUNDLE_SCHEMA, bundle)
     write_atomically(directory / "machine.json", json.dumps(
@@ -116,7 +118,8 @@ def read_bundle(path: Path) -> tuple[Bundle | None, str]:
             return None, f"holds a damaged record for topic '{name}'; restore it or delete it"
     return Bundle(path=path, machine_name=data["machine_name"], measured_at=data["measured_at"],
                   machine=data["machine"], frameworks=data.get("frameworks") or {},
-                  commit=data.get("commit") or {}, records=topics), ""
+                  commit=data.get("commit") or {}, records=topics,
+                  probe=data.get("probe") if isinstance(data.get("probe"), dict) else None), ""
 
 
 def load_history(project_dir: Path, log: Log) -> dict[str, list[Bundle]]:
@@ -140,6 +143,7 @@ def load_history(project_dir: Path, log: Log) -> dict[str, list[Bundle]]:
                 f"with the same topic(s) ({', '.join(overlap)}); keep one of the two files")
             continue
         same_day.records.update(bundle.records)
+        same_day.probe = same_day.probe or bundle.probe
         same_day.measured_at = max(same_day.measured_at, bundle.measured_at)
     for bundles in history.values():
         bundles.sort(key=lambda b: b.measured_at)

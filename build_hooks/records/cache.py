@@ -27,6 +27,8 @@ from build_hooks.spec.topics import Topic
 
 RECORD_FORMAT = "jax-vs-pytorch/topic-record"
 RECORD_SCHEMA = 1
+PROBE_FORMAT = "jax-vs-pytorch/machine-probe"
+PROBE_SCHEMA = 1
 
 
 # The code that measures: everything that runs inside the workers (worker/) and the parent side
@@ -62,6 +64,13 @@ def key_parts(topic: Topic, settings: Settings,
     }
     return {"sources": sources_part(topic),
             **{name: _digest(value) for name, value in parts.items()}}
+
+
+def probe_key(settings: Settings, machine_fingerprint: dict[str, Any]) -> str:
+    """The machine probe's key: the machine and framework versions, the measuring code, the
+    frameworks and whether it is a quick probe (its sizes)."""
+    return _digest([HARNESS_VERSION, worker_code_digest(), machine_fingerprint,
+                    list(settings.frameworks), settings.measure.quick])
 
 
 def _digest(value: Any) -> str:
@@ -117,6 +126,18 @@ class ResultStore:
         if any(name not in record for name in required):
             return None, f"cache file {path} is incomplete; measuring again"
         return record, "cached"
+
+    def probe_path(self) -> Path:
+        # A hyphen cannot start or appear in a topic's name, so no topic's record is here.
+        return self.cache_dir / f"machine-probe{self.suffix}"
+
+    def load_probe(self, key: str) -> dict[str, Any] | None:
+        """The stored machine probe for this key, or None (not measured, or another key)."""
+        probe, _ = read_versioned(self.probe_path(), PROBE_FORMAT, PROBE_SCHEMA, "machine probe")
+        return probe if probe is not None and probe.get("key") == key else None
+
+    def save_probe(self, probe: dict[str, Any]) -> dict[str, Any]:
+        return write_versioned(self.probe_path(), PROBE_FORMAT, PROBE_SCHEMA, probe)
 
     def save(self, record: dict[str, Any]) -> dict[str, Any]:
         """Store a record under the record header; returns the record as stored."""

@@ -19,6 +19,7 @@ line, never silently left in the page.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -84,7 +85,9 @@ def _expand(name: str, args: list[str], site: Site, context: PageContext,
         context.shown_topics.add(topic.name)
         links = {page: fragments.relative_link(f"{page}.md", context.uri)
                  for page in LINKED_PAGES if f"{page}.md" in context.pages}
-        return sections.render_topic(topic, site, links, context.uri)
+        reports = {report["machine_name"]: report
+                   for report in load_validation_reports(context.project_dir, where)}
+        return sections.render_topic(topic, site, links, context.uri, reports)
     if name == "example":
         topic = _topic(site, args[0], where)
         if args[1] not in FRAMEWORKS:
@@ -121,13 +124,18 @@ def load_validation_reports(project_dir: Path | None, where: str) -> list[dict[s
     """Every results/<machine>/validation.json; an unreadable one is an error naming it."""
     reports = []
     for path in sorted((project_dir or Path(".")).glob(f"results/*/{VALIDATION_FILE}")):
-        report, problem = read_versioned(path, VALIDATION_FORMAT, VALIDATION_SCHEMA,
-                                         "validation report")
+        report, problem = _read_validation(path, path.stat().st_mtime_ns)
         if report is None:
             raise DirectiveError(f"{where}: {path} {problem}. Fix: run `make validate` again "
                                  "on that machine")
         reports.append(report)
     return reports
+
+
+@functools.lru_cache(maxsize=16)
+def _read_validation(path: Path, mtime_ns: int) -> tuple[dict[str, Any] | None, str]:
+    """One report, read once per version of the file (every topic page consults it)."""
+    return read_versioned(path, VALIDATION_FORMAT, VALIDATION_SCHEMA, "validation report")
 
 
 def expand_directives(markdown: str, context: PageContext, site: Callable[[], Site]) -> str:

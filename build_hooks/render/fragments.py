@@ -41,8 +41,12 @@ def clean_row(row: dict[str, Any]) -> dict[str, Any]:
     """A results row with every field the renderer reads of the type it expects: a field that
     is missing or damaged becomes unknown (None, or empty text) instead of a crash."""
     clean = dict(row)
-    for key in ("median_s", "iqr_s", "q25_s", "q75_s", "first_call_s", "gflops", "measure_s"):
+    for key in ("median_s", "iqr_s", "q25_s", "q75_s", "first_call_s", "gflops", "measure_s",
+                "bound_share"):
         clean[key] = finite_number(row.get(key))
+    clean["bound"] = row.get("bound") if row.get("bound") in ("compute", "memory") else None
+    if clean["bound"] is None:
+        clean["bound_share"] = None
     n = row.get("n")
     clean["n"] = n if isinstance(n, int) and not isinstance(n, bool) and n >= 0 else None
     for key in ("stdout", "stderr", "call_stdout", "call_stderr"):
@@ -284,14 +288,17 @@ def render_timings(topic: Topic, results: BuildResults) -> str:
     verdicts = {(c["variant"], c["size"]): c for c in results.comparisons(topic.name)}
     min_samples = results.data["environment"]["measurement"]["min_samples"]
     has_flops = topic.flops is not None
+    has_bound = any(row.get("bound_share") is not None for row in rows.values())
     several = len(topic.variants) > 1  # one variant: its label is in the charts and the text
     header = ["Variant"] if several else []
     header += [topic.size_name, "Framework", "Median", "IQR", "Samples", "First call"]
     header += ["GFLOP/s"] if has_flops else []
+    header += ["Share of bound"] if has_bound else []
     header += ["Verdict"]
     lines = ["| " + " | ".join(header) + " |",
              "|" + "|".join("---:" if h in ("Median", "IQR", "Samples", "First call", "GFLOP/s",
-                                             topic.size_name) else "---" for h in header) + "|"]
+                                             "Share of bound", topic.size_name) else "---"
+                            for h in header) + "|"]
     for variant in topic.variants:
         for size in topic.sizes:
             verdict = _verdict_text(verdicts.get((variant.name, size)))
@@ -316,10 +323,89 @@ def render_timings(topic: Topic, results: BuildResults) -> str:
                 if has_flops:
                     gflops = row.get("gflops")
                     cells.append(format_gflops(gflops))
+                if has_bound:
+                    cells.append(format_share(row))
                 cells.append(verdict if index == 0 else "")
                 lines.append("| " + " | ".join(table_cell(c) for c in cells) + " |")
                 index += 1
     return "\n".join(lines) + "\n"
+
+
+BOUND_WORDS = {"compute": "compute", "memory": "memory bandwidth"}
+
+
+def format_share(row: dict[str, Any]) -> str:
+    share = row.get("bound_share")
+    if share is None:
+        return MISSING
+    shown = f"{share:.0%}" if share >= 0.01 else f"{share * 100:.2g}%"
+    return f"{shown} ({row['bound']})"
+
+
+def render_bound(topic: Topic, results: BuildResults, methodology: str | None) -> str:
+    """How close the topic came to the machine's limit: the probe's bound, and each framework's
+    best share of it at the largest size, from the rows."""
+    probe = results.data.get("probe")
+    rows = [r for r in _rows(results, topic.name) if r.get("bound_share") is not None]
+    if not probe or not rows:
+        return ""
+    largest = max(r["size"] for r in rows)
+    best = []
+    for framework in FRAMEWORKS:
+        mine = [r for r in rows if r["framework"] == framework and r["size"] == largest]
+        if mine:
+            top = max(mine, key=lambda r: r["bound_share"])
+            label = topic.variant(top["variant"])
+            best.append(f"{FRAMEWORK_LABELS[framework]} {top['bound_share']:.0%} "
+                        f"({escape_markdown(label.label if label else top['variant'])})")
+    kinds = sorted({r["bound"] for r in rows})
+    try:
+        described = [_bound_text(probe, kind) for kind in kinds]
+    except (KeyError, TypeError, ValueError):  # a damaged stored probe: no sentence
+        return ""
+    how = (f" ([how]({methodology}#how-close-to-the-machines-limit))" if methodology else "")
+    quick = " Quick build: the probe's sizes are too small to show the machine." \
+        if probe.get("quick") else ""
+    return (f"**Share of the machine's bound** at {topic.size_name}={largest}, the best row of "
+            f"each framework: {'; '.join(best)}. The bound is this machine's probe, measured "
+            f"{format_timestamp(probe['measured_at'])}: {'; '.join(described)}; a row's share "
+            "is the least time its declared work needs at that rate over its median"
+            f"{how}.{quick}\n")
+
+
+def _bound_text(probe: dict[str, Any], kind: str) -> str:
+    bound = probe["bounds"][kind]
+    source = probe["frameworks"][bound["framework"]][kind]
+    work = (f"a float32 matmul of side {source['n']}" if kind == "compute"
+            else f"a scale over {source['bytes'] / 2**20:.0f} MiB")
+    return (f"{bound['rate']:.3g} {bound['unit']} of {BOUND_WORDS[kind]} ({work}, "
+            f"{FRAMEWORK_LABELS[bound['framework']]}'s the better)")
+
+
+def render_probe(results: BuildResults, heading: str) -> str:
+    """The machine probe on the environment page: each framework's figures and the bound."""
+    probe = results.data.get("probe")
+    if not isinstance(probe, dict):
+        return (f"{heading} This machine's bounds\n\n*No machine probe with these results: "
+                "a build measures it when a topic declares `flops` or `bytes`.*\n")
+    lines = ["| Framework | Compute (float32 matmul) | Memory (scale, read + written) |",
+             "|---|---:|---:|"]
+    try:
+        for framework, found in probe["frameworks"].items():
+            compute, memory = found["compute"], found["memory"]
+            lines.append(f"| {FRAMEWORK_LABELS[framework]} on {found.get('device_kind')} | "
+                         f"{compute['rate']:.3g} GFLOP/s (n={compute['n']}, `{compute['call']}`) "
+                         f"| {memory['rate']:.3g} GB/s ({memory['bytes'] / 2**20:.0f} MiB, "
+                         f"`{memory['call']}`) |")
+        bounds = "; ".join(_bound_text(probe, kind) for kind in ("compute", "memory"))
+    except (KeyError, TypeError, ValueError):
+        return f"{heading} This machine's bounds\n\n*The stored machine probe is damaged.*\n"
+    quick = (" A quick build's probe uses small sizes: it shows the flow, not the machine."
+             if probe.get("quick") else "")
+    return (f"{heading} This machine's bounds\n\nMeasured {format_timestamp(probe['measured_at'])}"
+            f", each framework's best of several calls after an untimed one. The bound every "
+            f"topic's share is measured against: {bounds}.{quick}\n\n" + "\n".join(lines)
+            + "\n")
 
 
 def _row_environment(results: BuildResults, topic: str, framework: str) -> dict[str, Any]:
@@ -380,6 +466,54 @@ def render_notes(topic: Topic, results: BuildResults) -> str:
     if not notes:
         return ""
     return "\n".join(f"- {escape_markdown(note)}" for note in notes) + "\n"
+
+
+def render_allocator_note(topic: Topic, results: BuildResults,
+                          report: dict[str, Any] | None, methodology: str | None) -> str:
+    """The rows whose time `make validate` found more than 25% different in a process with
+    glibc's default allocator settings: both figures, and what causes the difference."""
+    if not report:
+        return ""
+    low, high = report.get("allocator_range", (0.8, 1.25))
+    differ = [row for row in report.get("rows", []) if row["topic"] == topic.name
+              and row.get("allocator_ratio") is not None
+              and not low <= row["allocator_ratio"] <= high]
+    if not differ:
+        return ""
+    dates = sorted({format_timestamp(row.get("measured_at") or report["measured_at"])
+                    for row in differ})
+    lines = ["| Framework | Variant | Size | Site's allocator setting | Default allocator | "
+             "Default / site |", "|---|---|---:|---:|---:|---:|"]
+    for row in differ:
+        lines.append(f"| {FRAMEWORK_LABELS[row['framework']]} | "
+                     f"{escape_markdown(row['variant'])} | {row['size']} | "
+                     f"{format_seconds(row['independent_median_s'])} | "
+                     f"{format_seconds(row['default_allocator_median_s'])} | "
+                     f"{row['allocator_ratio']:.2f}× |")
+    slower = [row for row in differ if row["allocator_ratio"] > high]
+    faster = [row for row in differ if row["allocator_ratio"] < low]
+    causes = []
+    if slower:
+        causes.append(
+            "Where the default is slower, the cause is the memory the call allocates and frees: "
+            "glibc's default settings hand large freed blocks back to the operating system "
+            "(blocks above the mmap threshold, and free memory at the top of the heap above "
+            "the trim threshold), so the next call maps them again and page-faults them in, "
+            "page by page. The site's setting keeps them for reuse, as jemalloc or TCMalloc "
+            "would.")
+    if faster:
+        causes.append(
+            "Where the default is faster, the site's setting costs this call time: memory kept "
+            "for reuse can be colder in the caches, or the heap more fragmented, than fresh "
+            "pages.")
+    where = (f" The [methodology]({methodology}#the-same-memory-allocator-policy) explains the "
+             "setting." if methodology else "")
+    body = (f"`make validate` ({', '.join(dates)}) also timed every row with the same "
+            "independent timer in a worker that runs with glibc's default allocator settings "
+            "(no `GLIBC_TUNABLES`), as the code runs when you copy it into your own script. "
+            "These rows differ from the site's setting by more than 25%:\n\n"
+            + "\n".join(lines) + "\n\n" + " ".join(causes) + where)
+    return '!!! note "With the default memory allocator"\n\n' + indent_lines(body) + "\n"
 
 
 # A chart's box on the page in CSS pixels; charts.py draws the figure at a hundredth of it in
@@ -485,6 +619,7 @@ def render_environment(results: BuildResults, heading: str = "##") -> str:
                 value = ", ".join(f"{k}: {v}" for k, v in value.items())
             table.append(f"| {key} | {table_cell(str(value))} |")
         parts.append("\n".join(table) + "\n")
+    parts.append(render_probe(results, heading))
     measurement = env["measurement"]
     parts.append(f"{heading} Measurement settings\n")
     parts.append("\n".join([

@@ -9,6 +9,8 @@ its date, never shown as current.
 
 from __future__ import annotations
 
+from typing import Any
+
 from build_hooks import FRAMEWORK_LABELS
 from build_hooks.assemble.model import BuildResults, Site
 from build_hooks.render import fragments
@@ -52,10 +54,14 @@ def _stale_note(topic: Topic, machine: BuildResults) -> str:
             "They are kept for reference and are not the numbers of the code shown above.\n")
 
 
-def _timings(topic: Topic, machine: BuildResults, links: dict[str, str], page_uri: str) -> str:
+def _timings(topic: Topic, machine: BuildResults, links: dict[str, str], page_uri: str,
+             validation: dict[str, dict[str, Any]]) -> str:
+    report = validation.get(machine.data.get("machine_name", ""))
     parts = [_stale_note(topic, machine), fragments.render_provenance(topic, machine, links),
              fragments.render_charts(topic, machine, page_uri),
-             fragments.render_timings(topic, machine)]
+             fragments.render_timings(topic, machine),
+             fragments.render_bound(topic, machine, links.get("methodology")),
+             fragments.render_allocator_note(topic, machine, report, links.get("methodology"))]
     return "\n".join(p for p in parts if p)
 
 
@@ -91,8 +97,11 @@ def _per_machine(topic: Topic, site: Site, block) -> str:
     return "\n".join(tabs)
 
 
-def render_topic(topic: Topic, site: Site, links: dict[str, str], page_uri: str) -> str:
-    """The whole generated part of a topic page."""
+def render_topic(topic: Topic, site: Site, links: dict[str, str], page_uri: str,
+                 validation: dict[str, dict[str, Any]] | None = None) -> str:
+    """The whole generated part of a topic page; `validation` holds each machine's stored
+    `make validate` report by machine name (for the default-allocator note)."""
+    validation = validation or {}
     main = _output_source(topic, site)
     parts = [f'!!! question "The question"\n\n    {topic.question}\n',
              (topic.summary + "\n") if topic.summary else "", "## Code\n"]
@@ -103,13 +112,14 @@ def render_topic(topic: Topic, site: Site, links: dict[str, str], page_uri: str)
     parts += [fragments.render_code_tabs(topic, main), _stale_output_note(topic, main),
               fragments.render_inputs(topic, main)]
     if len(site.machines) == 1:
-        parts += ["## Timings\n", _timings(topic, main, links, page_uri),
+        parts += ["## Timings\n", _timings(topic, main, links, page_uri, validation),
                   "## Parity\n", _parity(topic, main)]
     else:
         note = (f"Output above: {main.label}. Numbers from {len(site.machines)} machines; "
                 "choose one.\n")
         parts += ["## Timings\n", note,
-                  _per_machine(topic, site, lambda m: _timings(topic, m, links, page_uri)),
+                  _per_machine(topic, site, lambda m: _timings(topic, m, links, page_uri,
+                                                                 validation)),
                   "## Parity\n", _per_machine(topic, site, lambda m: _parity(topic, m))]
     return "\n".join(p for p in parts if p)
 

@@ -10,6 +10,7 @@ from build_hooks.core import Log, host
 from build_hooks.records.cache import ResultStore
 from build_hooks.run.devices import DeviceMismatch, device_mismatch
 from build_hooks.run.pool import WorkerPool, worker_pool
+from build_hooks.run.probe import measure_probe
 from build_hooks.run.scheduler import TopicRun, TopicRunner
 from build_hooks.spec.settings import Settings
 from build_hooks.spec.topics import Topic
@@ -49,10 +50,13 @@ def _check_devices(pool: WorkerPool, settings: Settings) -> None:
 
 def measure_missing(missing: list[Missing], settings: Settings, store: ResultStore,
                     machine: dict[str, Any], entries: dict[str, tuple[dict[str, Any], str]],
-                    ran: list[str], log: Log) -> None:
+                    ran: list[str], log: Log, probe_key: str | None = None
+                    ) -> dict[str, Any] | None:
     """Measure each topic of `missing`, store its record and put it in `entries` ("fresh");
-    `ran` receives the names measured."""
+    `ran` receives the names measured. With a `probe_key`, the machine probe is measured too,
+    in the same workers, stored, and returned."""
     starts: dict[str, int] = {}
+    probe = None
     with worker_pool(settings, log) as pool:
         try:
             runner = TopicRunner(pool, settings, log)
@@ -78,7 +82,14 @@ def measure_missing(missing: list[Missing], settings: Settings, store: ResultSto
                 entries[topic.name] = (store.save(record), "fresh")
                 ran.append(topic.name)
                 log(f"Finished '{topic.name}' in {run.seconds:.1f} s")
+            if probe_key is not None:
+                if not checked:
+                    _check_devices(pool, settings)
+                probe = measure_probe(pool, settings, probe_key, log)
+                if probe is not None:
+                    probe = store.save_probe(probe)
         finally:
             starts = {fw: w.starts for fw, w in pool.workers.items()}
     log("Worker starts this build: " + ", ".join(
         f"{fw} {starts.get(fw, 0)}" for fw in FRAMEWORKS if fw in starts))
+    return probe

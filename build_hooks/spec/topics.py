@@ -139,6 +139,8 @@ class Topic:
     display_size: int
     headline_size: int
     flops: str | None = None
+    bytes: str | None = None
+    """Bytes one call must move at least (read plus written), for the memory bound."""
     order: int = 1000
     summary: str = ""
     expect_error: dict[str, str] = field(default_factory=dict)
@@ -181,6 +183,12 @@ class Topic:
             return None
         return evaluate_size_expression(self.flops, self.size_name, size)
 
+    def byte_count(self, size: int) -> float | None:
+        """Bytes one call must move at `size`, when the topic declares them."""
+        if self.bytes is None:
+            return None
+        return evaluate_size_expression(self.bytes, self.size_name, size)
+
 
 _TOP_KEYS = {
     "title": str,
@@ -191,6 +199,7 @@ _TOP_KEYS = {
     "display_size": int,
     "headline_size": int,
     "flops": str,
+    "bytes": str,
     "order": int,
     "variants": list,
     "parity": dict,
@@ -296,7 +305,7 @@ def _load_topic(directory: Path, problems: list[Problem]) -> Topic | None:
 # Metadata that only changes how a topic is shown: editing it re-measures nothing and leaves
 # stored results current (a typo fix in a title must not mark a GPU machine's numbers stale).
 DISPLAY_ONLY_KEYS = ("title", "question", "summary", "order", "headline_size", "display_size",
-                     "compile_sweep")
+                     "compile_sweep", "bytes")
 
 
 def measured_metadata(text: str) -> str:
@@ -343,14 +352,16 @@ def _parse_metadata(path: Path, text: str, problems: list[Problem]) -> dict[str,
     if isinstance(size_name, str) and not size_name.isidentifier():
         problems.append(Problem(path, f"'size_name' {size_name!r} is not an identifier",
                                 "use a short name such as n or batch"))
-    flops = data.get("flops")
-    if isinstance(flops, str) and isinstance(size_name, str) and size_name.isidentifier():
-        try:
-            evaluate_size_expression(flops, size_name, 1)
-        except ValueError as error:
-            problems.append(Problem(path, f"'flops' {flops!r}: {error}",
-                                    f"write an arithmetic expression in {size_name}, "
-                                    f"e.g. \"2 * {size_name}**3\""))
+    flops, moved = data.get("flops"), data.get("bytes")
+    for key, expression, example in (("flops", flops, "2 * {n}**3"), ("bytes", moved, "8 * {n}")):
+        if isinstance(expression, str) and isinstance(size_name, str) and \
+                size_name.isidentifier():
+            try:
+                evaluate_size_expression(expression, size_name, 1)
+            except ValueError as error:
+                problems.append(Problem(path, f"'{key}' {expression!r}: {error}",
+                                        f"write an arithmetic expression in {size_name}, "
+                                        f"e.g. \"{example.format(n=size_name)}\""))
     if len(problems) > before:
         return None
     # No problem so far: 'sizes' is present (required) and a list (type-checked above).
@@ -384,6 +395,7 @@ def _parse_metadata(path: Path, text: str, problems: list[Problem]) -> dict[str,
         "display_size": data.get("display_size", sizes[0]),
         "headline_size": data.get("headline_size", max(sizes)),
         "flops": flops,
+        "bytes": moved,
         "order": data.get("order", 1000),
         "variants": variants,
         "parity": parity,

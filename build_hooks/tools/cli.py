@@ -163,7 +163,7 @@ def _save(config_file: Path, refresh: bool) -> int:
 
     path, replaced = save_bundle(settings.project_dir, results.data["machine_name"],
                                  host.machine(), results.data["environment"]["frameworks"],
-                                 results.records)
+                                 results.records, results.data.get("probe"))
     for old in replaced:
         print(f"Replaced {old.relative_to(settings.project_dir)} (same machine, same day)")
     print(f"Saved {len(results.records)} topic(s) for {results.label} to "

@@ -39,6 +39,7 @@ from build_hooks.core.protocol import (
     Exit,
     Measure,
     Prepare,
+    Probe,
     ProtocolError,
     Release,
     Request,
@@ -255,6 +256,20 @@ class Worker:
                 "compilations": _compile_delta(before, self.adapter.compile_stats())[
                     "compilations"]}
 
+    def probe(self, request: Probe) -> dict[str, Any]:
+        """The machine's compute and memory bounds, measured with this framework."""
+        from build_hooks.worker.probe import run_probe
+
+        try:
+            with redirected_output(os.devnull, os.devnull):
+                found = run_probe(self.framework, self.adapter, request.matmul_n,
+                                  request.copy_mib, request.repeats)
+        except Exception as error:  # e.g. out of memory: the probe is skipped, not the build
+            return {"ok": False, "error": error_record(type(error).__name__, str(error))}
+        finally:
+            self.adapter.restore_state()
+        return {"ok": True, "probe": found}
+
     def validate(self, request: Validate) -> dict[str, Any]:
         """Alternate harness blocks and an independent timer on one prepared variant."""
         from build_hooks.worker.independent import independent_median
@@ -300,7 +315,7 @@ class Worker:
     def serve(self, requests: TextIO) -> None:
         handlers: dict[type[Request], Callable[[Any], dict[str, Any]]] = {
             Prepare: self.prepare, Measure: self.measure, Validate: self.validate,
-            WarmUp: self.warm_up, Release: self.release_request,
+            Probe: self.probe, WarmUp: self.warm_up, Release: self.release_request,
         }
         for line in requests:
             try:
@@ -342,10 +357,28 @@ def main(argv: list[str] | None = None) -> int:
             limit_note = f"RLIMIT_AS {args.memory_limit_mb} MiB"
     environment = worker.adapter.describe()
     environment["memory_limit"] = limit_note
-    environment["allocator"] = f"glibc malloc, GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES')}"
+    environment["allocator"] = describe_allocator(environment.get("backend", "cpu"),
+                                                  args.framework)
     worker.send({"op": "hello", "ok": True, "environment": environment})
     worker.serve(requests)
     return 0
+
+
+def describe_allocator(backend: str, framework: str) -> str:
+    """Which allocator holds this worker's arrays, and its settings."""
+    tunables = os.environ.get("GLIBC_TUNABLES")
+    host = f"glibc malloc ({f'GLIBC_TUNABLES={tunables}' if tunables else 'default settings'})"
+    if backend in ("gpu", "cuda", "rocm"):
+        if framework == "pytorch":
+            conf = os.environ.get("PYTORCH_CUDA_ALLOC_CONF")
+            settings = f"PYTORCH_CUDA_ALLOC_CONF={conf}" if conf else "default settings"
+            device = f"CUDA caching allocator ({settings})"
+        else:
+            kind = os.environ.get("XLA_PYTHON_CLIENT_ALLOCATOR", "BFC")
+            device = (f"XLA {kind} allocator (XLA_PYTHON_CLIENT_PREALLOCATE="
+                      f"{os.environ.get('XLA_PYTHON_CLIENT_PREALLOCATE', 'true')})")
+        return f"device: {device}; host: {host}"
+    return host
 
 
 def _compile_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
