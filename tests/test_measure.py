@@ -103,3 +103,53 @@ def test_jax_work_is_timed_until_its_result_is_ready_not_until_dispatch():
     assert dispatch_only < harness / 4, (dispatch_only, harness)
     assert harness >= 0.5 * ready, (harness, ready)
     assert first >= 0.5 * ready
+
+
+MIB = 1 << 20
+
+
+@pytest.mark.slow
+def test_peak_memory_of_a_call_by_each_frameworks_own_instrument():
+    """A call that returns 32 MiB and makes a 16 MiB temporary: each framework's own figure
+    sees at least the output and not the 16 MiB argument it was given."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    import torch
+
+    from build_hooks.worker import memory
+    from build_hooks.worker.adapters import JaxAdapter, TorchAdapter
+
+    host = np.ones(4 * MIB, dtype=np.float32)  # 16 MiB
+
+    @jax.jit
+    def doubled(x):
+        return jnp.concatenate([jnp.sin(x), x * 2])
+
+    found = memory.framework_peak("jax", JaxAdapter(), doubled, (jnp.asarray(host),))
+    assert found["method"] == memory.JAX_ANALYSIS
+    assert 32 * MIB <= found["peak_bytes"] <= 64 * MIB, found
+    assert memory.framework_peak("jax", JaxAdapter(), doubled.__wrapped__,
+                                 (jnp.asarray(host),)) is None  # not jitted: no program
+
+    def eager(x):
+        return torch.cat([torch.sin(x), x * 2])  # two 16 MiB temporaries, a 32 MiB output
+
+    found = memory.framework_peak("pytorch", TorchAdapter(), eager, (torch.from_numpy(host),))
+    assert found["method"] == memory.TORCH_PROFILER
+    assert 32 * MIB <= found["peak_bytes"] <= 80 * MIB, found
+
+
+def test_peak_rss_is_what_the_process_grew_by_since_the_reset():
+    from build_hooks.worker import memory
+
+    baseline = memory.start_rss_peak()
+    if baseline is None:
+        pytest.skip("no /proc/self/clear_refs on this system")
+    block = bytearray(64 * MIB)  # zero-filled pages are only touched when written
+    for offset in range(0, len(block), 4096):
+        block[offset] = 1
+    found = memory.rss_peak_since(baseline)
+    del block
+    assert found["method"] == memory.FRESH_RSS
+    assert 60 * MIB <= found["peak_bytes"] <= 200 * MIB, found

@@ -434,4 +434,13 @@ def test_fresh_process_variants_time_a_new_process_with_a_cold_or_a_warm_cache(s
     for run in rows[("jax", "warm")]["fresh"]["runs"]:
         assert run["compilations"]["cache_hits"] >= 1 and run["compilations"]["compilations"] == 0
     assert rows[("jax", "warm")]["fresh"]["priming"]["compilations"]["compilations"] >= 1
-    assert "each sample a fresh process, warm compilation cache" in site.html("topics/fresh_start")
+    page = html.unescape(site.html("topics/fresh_start"))
+    assert "each sample a fresh process, warm compilation cache" in page
+    # peak_memory = true: the worker's row by XLA's analysis, the fresh ones by the process's
+    # resident memory; both see at least the call's 16 MiB output.
+    assert rows[("jax", "step")]["peak_method"].startswith("XLA memory_analysis()")
+    assert rows[("jax", "cold")]["peak_method"].startswith("peak RSS of a fresh process")
+    for variant in ("step", "cold", "warm"):
+        assert rows[("jax", variant)]["peak_bytes"] >= 16 * 2**20, rows[("jax", variant)]
+    assert "Peak memory</th>" in page and "(XLA analysis)" in page and \
+        "(fresh-process RSS)" in page

@@ -216,6 +216,7 @@ def test_sources_digest_changes_when_any_code_file_changes(tmp_path: Path, filen
     {"replace": {"compiled = true": "compiled = false"}},
     {"replace": {'name = "eager"': 'name = "plain"'}},
     {"append": 'requires = ["gpu"]\n'},
+    {"append": "peak_memory = true\n"},
 ])
 def test_sources_digest_changes_with_metadata_that_can_change_a_number(tmp_path: Path,
                                                                        edit) -> None:

@@ -34,6 +34,8 @@ class Prepare:
     """variant -> the exception its call must raise (topic.toml `expect_error`)."""
     calibrate: bool = True
     """False in a fresh process that answers one first call and exits."""
+    peak_memory: bool = False
+    """Also record each variant's peak memory with its method (worker/memory.py)."""
 
 
 @dataclass(frozen=True)

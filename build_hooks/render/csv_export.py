@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 CSV_COLUMNS = ("machine_name", "topic", "framework", "variant", "size", "status", "median_s",
-               "q25_s", "q75_s", "iqr_s", "n", "number", "first_call_s", "gflops", "noisy",
+               "q25_s", "q75_s", "iqr_s", "n", "number", "first_call_s", "gflops",
+               "bound_share", "bound", "peak_bytes", "peak_method", "noisy",
                "incomplete", "measured_at", "machine", "device", "framework_version",
                "error_type")
 

@@ -289,16 +289,18 @@ def render_timings(topic: Topic, results: BuildResults) -> str:
     min_samples = results.data["environment"]["measurement"]["min_samples"]
     has_flops = topic.flops is not None
     has_bound = any(row.get("bound_share") is not None for row in rows.values())
+    has_peak = any(row.get("peak_bytes") is not None for row in rows.values())
     several = len(topic.variants) > 1  # one variant: its label is in the charts and the text
     header = ["Variant"] if several else []
     header += [topic.size_name, "Framework", "Median", "IQR", "Samples", "First call"]
     header += ["GFLOP/s"] if has_flops else []
     header += ["Share of bound"] if has_bound else []
+    header += ["Peak memory"] if has_peak else []
     header += ["Verdict"]
+    numeric = ("Median", "IQR", "Samples", "First call", "GFLOP/s", "Share of bound",
+               "Peak memory", topic.size_name)
     lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---:" if h in ("Median", "IQR", "Samples", "First call", "GFLOP/s",
-                                             "Share of bound", topic.size_name) else "---"
-                            for h in header) + "|"]
+             "|" + "|".join("---:" if h in numeric else "---" for h in header) + "|"]
     for variant in topic.variants:
         for size in topic.sizes:
             verdict = _verdict_text(verdicts.get((variant.name, size)))
@@ -325,13 +327,43 @@ def render_timings(topic: Topic, results: BuildResults) -> str:
                     cells.append(format_gflops(gflops))
                 if has_bound:
                     cells.append(format_share(row))
+                if has_peak:
+                    cells.append(format_peak(row))
                 cells.append(verdict if index == 0 else "")
                 lines.append("| " + " | ".join(table_cell(c) for c in cells) + " |")
                 index += 1
-    return "\n".join(lines) + "\n"
+    legend = _peak_legend(rows.values()) if has_peak else ""
+    return "\n".join(lines) + "\n" + legend
 
 
 BOUND_WORDS = {"compute": "compute", "memory": "memory bandwidth"}
+
+# A peak-memory cell names its instrument briefly; the legend under the table gives it whole.
+PEAK_LABELS = (("XLA", "XLA analysis"), ("torch.cuda", "CUDA allocator"),
+               ("torch.profiler", "profiler"), ("peak RSS", "fresh-process RSS"))
+
+
+def _peak_label(method: str) -> str:
+    return next((label for prefix, label in PEAK_LABELS if method.startswith(prefix)), method)
+
+
+def format_peak(row: dict[str, Any]) -> str:
+    peak, method = row.get("peak_bytes"), row.get("peak_method")
+    if not isinstance(peak, int) or isinstance(peak, bool) or not isinstance(method, str):
+        return MISSING
+    return f"{human_bytes(peak)} ({_peak_label(method)})"
+
+
+def _peak_legend(rows: Any) -> str:
+    methods = sorted({row["peak_method"] for row in rows
+                      if isinstance(row.get("peak_method"), str)})
+    if not methods:
+        return ""
+    return ("\nPeak memory is what one call adds at its peak (outputs and temporaries, not its "
+            "arguments), measured by: " + "; ".join(
+                f"*{_peak_label(m)}*: {escape_markdown(m)}" for m in methods) + ". The "
+            "instruments differ in what they see, so compare a framework's own figures with "
+            "each other, and the two frameworks by the fresh-process RSS.\n")
 
 
 def format_share(row: dict[str, Any]) -> str:

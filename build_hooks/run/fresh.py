@@ -27,6 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from build_hooks.core import stats
 from build_hooks.core.protocol import PERSISTENT_CACHE_ENV, Prepare, WarmUp, error_record
 from build_hooks.run.process import WorkerFailure, WorkerProcess
 from build_hooks.spec.settings import Settings
@@ -164,7 +165,9 @@ class FreshRuns:
         summary = [{"to_first_result_s": info["to_first_result_s"],
                     "import_s": info.get("import_s"),
                     "first_call_s": info.get("first_call_s"),
-                    "compilations": info.get("compilations")} for info in runs]
+                    "compilations": info.get("compilations"),
+                    "peak_bytes": (info.get("peak_memory") or {}).get("peak_bytes")}
+                   for info in runs]
         fresh: dict[str, Any] = {"cache": state, "runs": summary}
         if record.get("priming", {}).get("status") == "ok":
             priming = record["priming"]
@@ -179,7 +182,11 @@ class FreshRuns:
             if source.exists():
                 shutil.copyfile(source, f"{prefixes[framework]}.{variant}.{suffix}")
         first = runs[0]
-        return {"status": "ok", "first_call_s": first.get("first_call_s"), "number": 1,
+        peaks = [run["peak_bytes"] for run in summary if run["peak_bytes"] is not None]
+        peak = {"peak_bytes": int(stats.median(peaks)),
+                "method": (first.get("peak_memory") or {}).get("method")} if peaks else None
+        return {"status": "ok", "peak_memory": peak,
+                "first_call_s": first.get("first_call_s"), "number": 1,
                 "leaves": runs[-1].get("leaves"), "blockable": runs[-1].get("blockable"),
                 "compilations": first.get("compilations"), "timed_compilations": 0,
                 "samples": [info["to_first_result_s"] for info in runs], "fresh": fresh,

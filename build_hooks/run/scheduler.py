@@ -71,7 +71,8 @@ def prepare_request(topic: Topic, framework: str, size: int, prefix: Path,
         capture_prefix=str(prefix),
         min_block_s=settings.measure.min_block_s, max_time_s=settings.measure.max_time_s,
         expect_error={v.name: expected for v in topic.variants_for(framework)
-                      if (expected := topic.expected_error(framework, v.name))})
+                      if (expected := topic.expected_error(framework, v.name))},
+        peak_memory=topic.peak_memory)
 
 
 def unmet_requirement(topic: Topic, backend: str) -> str | None:
@@ -375,6 +376,9 @@ class TopicRunner:
                 "compilations": info.get("compilations"),
                 "timed_compilations": info.get("timed_compilations"),
                 "fresh": info.get("fresh"),
+                # Peak memory the call adds, and how it was measured (peak_memory topics).
+                "peak_bytes": (info.get("peak_memory") or {}).get("peak_bytes"),
+                "peak_method": (info.get("peak_memory") or {}).get("method"),
                 "measure_s": outcome["prepare_s"] / len(own) +
                 info.get("measure_s", 0.0),
             }

@@ -151,6 +151,8 @@ class Topic:
     compile_sweep: bool = False
     """Draw the compiled variants' first-call time against the size (e.g. compile time
     against a loop's trip count)."""
+    peak_memory: bool = False
+    """Record each row's peak memory with its method (worker/memory.py)."""
     sources_digest: str = field(default="", compare=False)
 
     def variants_for(self, framework: str) -> tuple[Variant, ...]:
@@ -207,6 +209,7 @@ _TOP_KEYS = {
     "requires": list,
     "series": dict,
     "compile_sweep": bool,
+    "peak_memory": bool,
 }
 REQUIREMENTS = {
     "accelerator": "an accelerator (GPU, TPU or Apple MPS)",
@@ -401,6 +404,7 @@ def _parse_metadata(path: Path, text: str, problems: list[Problem]) -> dict[str,
         "parity": parity,
         "series": series,
         "compile_sweep": data.get("compile_sweep", False),
+        "peak_memory": data.get("peak_memory", False),
     }
 
 

@@ -50,6 +50,7 @@ from build_hooks.core.protocol import (
 )
 from build_hooks.worker import outputs, timing
 from build_hooks.worker.adapters import load_adapter
+from build_hooks.worker.memory import rss_peak_since, start_rss_peak
 
 
 @contextmanager
@@ -181,17 +182,36 @@ class Worker:
                 request.expect_error.get(variant))
             if response["variants"][variant]["status"] == "ok":
                 self.prepared[variant] = call
+                if request.peak_memory and request.calibrate:
+                    response["variants"][variant]["peak_memory"] = self._peak_memory(
+                        function, arguments, own_files)
         return response
+
+    def _peak_memory(self, function: Callable[..., Any], arguments: tuple[Any, ...],
+                     own_files: set[str]) -> dict[str, Any] | None:
+        """The framework's own figure for one more call (after the timed variant is ready)."""
+        from build_hooks.worker.memory import framework_peak
+
+        with redirected_output(os.devnull, os.devnull):
+            try:
+                return framework_peak(self.framework, self.adapter, function, arguments)
+            except (Exception, SystemExit) as error:
+                return {"peak_bytes": None, "method": None,
+                        "error": describe_exception(error, own_files)}
 
     def _prepare_variant(self, call: Callable[[], Any], show: Callable[[Any], Any] | None,
                          prefix: str, request: Prepare, own_files: set[str],
                          expected: str | None) -> dict[str, Any]:
         block = self.adapter.block
         before = self.adapter.compile_stats()
+        # A fresh process's one call: the peak resident memory it adds (compilation included).
+        rss_baseline = start_rss_peak() if request.peak_memory and not request.calibrate \
+            else None
         with redirected_output(f"{prefix}.stdout", f"{prefix}.stderr"):
             try:
                 result, first_call_s = timing.time_first_call(call, block)
                 first_result_at = time.monotonic()  # the system's clock: the parent's too
+                peak_rss = rss_peak_since(rss_baseline)
                 compiled = _compile_delta(before, self.adapter.compile_stats())
                 if show is not None:
                     show(result)
@@ -216,7 +236,8 @@ class Worker:
             return {"status": "ok", "first_call_s": first_call_s, "number": 1,
                     "calibration_capped": False, "estimate_s": first_call_s,
                     "leaves": described, "blockable": blockable, "compilations": compiled,
-                    "timed_compilations": 0, "first_result_at": first_result_at}
+                    "timed_compilations": 0, "first_result_at": first_result_at,
+                    "peak_memory": peak_rss}
         before = self.adapter.compile_stats()
         with redirected_output(os.devnull, os.devnull):
             try:
