@@ -8,6 +8,7 @@ import json
 import os
 import queue
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -444,3 +445,36 @@ def test_fresh_process_variants_time_a_new_process_with_a_cold_or_a_warm_cache(s
         assert rows[("jax", variant)]["peak_bytes"] >= 16 * 2**20, rows[("jax", variant)]
     assert "Peak memory</th>" in page and "(XLA analysis)" in page and \
         "(fresh-process RSS)" in page
+
+
+def test_a_topic_with_its_own_environment_runs_in_workers_of_its_own(site_factory):
+    """topic.toml `env` reaches that topic's workers only, and what they started is stopped
+    with them (a data-parallel topic's process group, say): no process is left behind."""
+    site = site_factory(["own_env", "double"])
+    plain = site.root / "snippets" / "plain_env"
+    shutil.copytree(site.root / "snippets" / "own_env", plain)
+    toml = plain / "topic.toml"
+    toml.write_text(toml.read_text().replace('env = { COMPARISON_MARK = "7" }\n', ""))
+    (site.root / "docs" / "topics" / "plain_env.md").write_text("# P\n\n{{ topic plain_env }}\n")
+    done = site.build()
+    assert done.returncode == 0, done.stderr
+    assert "workers of its own, with COMPARISON_MARK=7" in done.stderr
+    children = []
+    for topic, mark in (("own_env", "7"), ("plain_env", "None")):
+        rows = site.rows(topic)
+        assert {r["framework"] for r in rows} == {"jax", "pytorch"}
+        for row in rows:
+            assert row["status"] == "ok", row
+            assert f"COMPARISON_MARK={mark}" in row["stdout"], row["stdout"]
+            children += [int(pid) for pid in re.findall(r"child pid (\d+)", row["stdout"])]
+    assert site.results()["parity"]["own_env"]["status"] == "match"
+    assert len(children) >= 4
+
+    def alive(pid: int) -> bool:
+        try:
+            state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return False
+        return state != "Z"  # a zombie is dead, waiting only for init to collect it
+
+    assert not [pid for pid in children if alive(pid)]

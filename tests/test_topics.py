@@ -506,6 +506,26 @@ def test_bytes_moved_is_an_expression_in_the_size_and_only_changes_the_display(
     assert moved.sources_digest == plain.sources_digest  # the bound is derived, not measured
 
 
+@pytest.mark.parametrize(("line", "fragment"), [
+    ('env = { jax_num_cpu_devices = "4" }', "is not a variable name in capitals"),
+    ("env = { JAX_NUM_CPU_DEVICES = 4 }", "is not a variable name in capitals"),
+    ('env = { GLIBC_TUNABLES = "x" }', "the harness sets this variable"),
+])
+def test_topic_environment_must_be_variables_the_harness_leaves_alone(
+        tmp_path: Path, line: str, fragment: str) -> None:
+    directory = make_topic(tmp_path, topic_toml=toml_with(append=line + "\n"))
+    assert_problem(topic_error(tmp_path), directory / "topic.toml", "env.", fragment)
+
+
+def test_topic_environment_is_read_and_is_part_of_the_measurement(tmp_path: Path) -> None:
+    directory = make_topic(tmp_path)
+    [before] = discover_topics(tmp_path)
+    (directory / "topic.toml").write_text(toml_with(append='env = { JAX_NUM_CPU_DEVICES = "4" }\n'))
+    [after] = discover_topics(tmp_path)
+    assert before.env == {} and after.env == {"JAX_NUM_CPU_DEVICES": "4"}
+    assert after.sources_digest != before.sources_digest
+
+
 def test_size_name_not_an_identifier(tmp_path: Path) -> None:
     toml = toml_with(replace={"size_name": 'size_name = "batch size"'})
     directory = make_topic(tmp_path, topic_toml=toml)

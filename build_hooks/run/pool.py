@@ -18,11 +18,12 @@ from build_hooks.spec.settings import Settings
 class WorkerPool:
     """The build's workers, one per framework, started lazily and restarted after a failure."""
 
-    def __init__(self, settings: Settings, run_dir: Path, progress: Log):
+    def __init__(self, settings: Settings, run_dir: Path, progress: Log,
+                 extra_env: dict[str, str] | None = None):
         self.settings = settings
         self.run_dir = run_dir
         self.progress = progress
-        env = worker_environment(run_dir)
+        env = {**worker_environment(run_dir), **(extra_env or {})}
         self.env = env
         """The workers' environment (fresh-process variants start from it too)."""
         # Workers run in the project folder, so snippets see the paths readers see.

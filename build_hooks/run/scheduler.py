@@ -122,6 +122,27 @@ class TopicRunner:
         """The framework of the latest request: a measurement after a switch settles first."""
 
     def run(self, topic: Topic, position: str) -> TopicRun:
+        if not topic.env:
+            return self._run(topic, position)
+        # A topic with its own environment (a device count, say) runs in workers of its own,
+        # stopped (with every process they started) before the next topic: nothing leaks.
+        shared = self.pool
+        folder = shared.run_dir / f"{topic.name}-workers"
+        folder.mkdir(exist_ok=True)
+        self.pool = WorkerPool(self.settings, folder, self.progress, topic.env)
+        names = ", ".join(f"{k}={v}" for k, v in topic.env.items())
+        self.progress(f"{topic.name} ({position}): workers of its own, with {names}")
+        finished = False
+        try:
+            result = self._run(topic, position)
+            finished = True
+            return result
+        finally:
+            self.pool.shut_down(finished)
+            self.pool = shared
+            self.last_framework = None
+
+    def _run(self, topic: Topic, position: str) -> TopicRun:
         started = time.monotonic()
         state = TopicState(topic, position, self.pool.run_dir / topic.name, TopicRun(topic.name))
         state.directory.mkdir(exist_ok=True)

@@ -153,6 +153,9 @@ class Topic:
     against a loop's trip count)."""
     peak_memory: bool = False
     """Record each row's peak memory with its method (worker/memory.py)."""
+    env: dict[str, str] = field(default_factory=dict)
+    """Environment variables this topic's own workers start with (e.g. a device count): the
+    topic then runs in workers of its own, started for it and stopped after it."""
     sources_digest: str = field(default="", compare=False)
 
     def variants_for(self, framework: str) -> tuple[Variant, ...]:
@@ -210,6 +213,7 @@ _TOP_KEYS = {
     "series": dict,
     "compile_sweep": bool,
     "peak_memory": bool,
+    "env": dict,
 }
 REQUIREMENTS = {
     "accelerator": "an accelerator (GPU, TPU or Apple MPS)",
@@ -380,6 +384,15 @@ def _parse_metadata(path: Path, text: str, problems: list[Problem]) -> dict[str,
             problems.append(Problem(path, f"expect_error.{framework} = {name!r} is not a "
                                     "framework and an exception name",
                                     'write expect_error = { jax = "TypeError" }'))
+    env = data.get("env", {})
+    for name, value in env.items() if isinstance(env, dict) else ():
+        if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", name) or not isinstance(value, str):
+            problems.append(Problem(path, f"env.{name} = {value!r} is not a variable name in "
+                                    "capitals and a string value",
+                                    'write env = { JAX_NUM_CPU_DEVICES = "4" }'))
+        elif name in RESERVED_ENV:
+            problems.append(Problem(path, f"env.{name}: the harness sets this variable for "
+                                    "every worker", "leave it out of topic.toml"))
     requires = data.get("requires", [])
     for requirement in requires if isinstance(requires, list) else ():
         if requirement not in REQUIREMENTS:
@@ -405,8 +418,14 @@ def _parse_metadata(path: Path, text: str, problems: list[Problem]) -> dict[str,
         "series": series,
         "compile_sweep": data.get("compile_sweep", False),
         "peak_memory": data.get("peak_memory", False),
+        "env": dict(env),
     }
 
+
+# Set by the harness for every worker (run/process.py): a topic may not change them.
+RESERVED_ENV = ("PYTHONPATH", "PYTHONUNBUFFERED", "TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR",
+                "XLA_PYTHON_CLIENT_PREALLOCATE", "GLIBC_TUNABLES", "JAX_PLATFORMS",
+                "CUDA_VISIBLE_DEVICES", "COMPARISON_PERSISTENT_CACHE")
 
 _KEY_HELP = {
     "title": 'add title = "Eager versus compiled"',
