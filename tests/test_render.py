@@ -185,8 +185,9 @@ def test_validation_report_renders_with_its_machine_and_flags_out_of_range():
                                      "intra_op_threads": 2}},
               "rows": [{"topic": "double", "framework": "jax", "variant": "double", "size": 8,
                         "harness_median_s": 1e-6, "independent_median_s": 2e-6, "ratio": 0.5,
-                        "site_ratio": None}]}
+                        "site_ratio": None, "allocator_ratio": 7.5}]}
     text = render_validation([report])
+    assert "| **0.50** | — | **7.50** |" in text  # outside 0.8-1.25: the allocator matters
     assert "Measured 2026-11-25 12:00 UTC on `box`: Test CPU, 2 cores, no GPU" in text
     assert "**not** every ratio within 0.8-1.25" in text
     assert "| **0.50** |" in text

@@ -687,18 +687,24 @@ def render_validation(reports: list[dict[str, Any]]) -> str:
             f"{', '.join(machine.get('gpus') or []) or 'no GPU'}; {frameworks}; harness "
             f"version {report['harness_version']}. Result: {verdict} "
             f"({len(report['rows'])} rows).\n")
+        allocator_low, allocator_high = report.get("allocator_range", (0.8, 1.25))
         lines = ["| Topic | Framework | Variant | Size | Harness | Independent | Ratio "
-                 "| Site's stored median / independent |",
-                 "|---|---|---|---:|---:|---:|---:|---:|"]
+                 "| Site's stored median / independent | Default allocator / site's |",
+                 "|---|---|---|---:|---:|---:|---:|---:|---:|"]
         for row in report["rows"]:
             site = f"{row['site_ratio']:.2f}" if row.get("site_ratio") else MISSING
             ratio = f"{row['ratio']:.2f}"
             if not low <= row["ratio"] <= high:
                 ratio = f"**{ratio}**"
+            allocator = finite_number(row.get("allocator_ratio"))
+            allocator_cell = MISSING if allocator is None else f"{allocator:.2f}"
+            if allocator is not None and not allocator_low <= allocator <= allocator_high:
+                allocator_cell = f"**{allocator_cell}**"
             lines.append(f"| {row['topic']} | {FRAMEWORK_LABELS[row['framework']]} | "
                          f"{row['variant']} | {row['size']} | "
                          f"{format_seconds(row['harness_median_s'])} | "
-                         f"{format_seconds(row['independent_median_s'])} | {ratio} | {site} |")
+                         f"{format_seconds(row['independent_median_s'])} | {ratio} | {site} | "
+                         f"{allocator_cell} |")
         parts.append("\n".join(lines) + "\n")
     return "\n".join(parts)
 
