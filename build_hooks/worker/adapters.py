@@ -156,10 +156,13 @@ class TorchAdapter:
         # Equal threads: the same count XLA's CPU pool uses.
         torch.set_num_threads(schedulable_cores())
         # Full float32 everywhere: "highest" makes CUDA and oneDNN matmuls IEEE (no TF32, no
-        # bfloat16 passes); cuDNN convolutions default to TF32, so they are pinned too. Only the
-        # fp32_precision API is used: mixing it with the legacy allow_tf32 flags is an error.
+        # bfloat16 passes); cuDNN convolutions and RNNs default to TF32, so they are pinned
+        # too, both at once through cuDNN's own flag: PyTorch code that reads that flag
+        # (torch.export does) raises if conv and RNN were set apart with fp32_precision.
+        # oneDNN's convolutions and RNNs take the per-operator setting.
         torch.set_float32_matmul_precision("highest")
-        for backend in self._precision_backends():
+        torch.backends.cudnn.allow_tf32 = False
+        for backend in self._precision_backends()[2:]:  # mkldnn.conv, mkldnn.rnn
             backend.fp32_precision = "ieee"
         if torch.cuda.is_available():
             self.device = torch.device("cuda")
@@ -216,6 +219,7 @@ class TorchAdapter:
                                       torch.backends.mkldnn.matmul.fp32_precision),
             "conv_rnn_fp32_precision": tuple(b.fp32_precision
                                              for b in self._precision_backends()),
+            "cudnn_allow_tf32": _cudnn_allow_tf32(torch),
             "deterministic": torch.are_deterministic_algorithms_enabled(),
             "cudnn_benchmark": torch.backends.cudnn.benchmark,
             "anomaly": torch.is_anomaly_enabled(),
@@ -234,6 +238,7 @@ class TorchAdapter:
             "float32_matmul_precision": torch.set_float32_matmul_precision,
             "matmul_fp32_precision": self._set_matmul_precision,
             "conv_rnn_fp32_precision": self._set_conv_rnn_precision,
+            "cudnn_allow_tf32": lambda v: setattr(torch.backends.cudnn, "allow_tf32", v),
             "deterministic": lambda v: torch.use_deterministic_algorithms(v),
             "cudnn_benchmark": lambda v: setattr(torch.backends.cudnn, "benchmark", v),
             "anomaly": lambda v: torch.autograd.set_detect_anomaly(v),
@@ -328,6 +333,7 @@ class TorchAdapter:
                 "mkldnn.conv": torch.backends.mkldnn.conv.fp32_precision,
                 "mkldnn.rnn": torch.backends.mkldnn.rnn.fp32_precision,
             },
+            "cudnn_allow_tf32": _cudnn_allow_tf32(torch),
             "default_dtype": str(torch.get_default_dtype()),
             "compile_cache": "fresh inductor cache directory per build "
                              "(TORCHINDUCTOR_CACHE_DIR="
@@ -344,6 +350,15 @@ class TorchAdapter:
         elif self.device.type == "mps":
             info.update(accelerator=f"Apple MPS ({platform.machine()})")
         return info
+
+
+def _cudnn_allow_tf32(torch: Any) -> bool | None:
+    """cuDNN's TF32 flag; None when a topic set its convolutions and RNNs apart (reading the
+    flag then raises), which restoring the per-operator values undoes."""
+    try:
+        return bool(torch.backends.cudnn.allow_tf32)
+    except RuntimeError:
+        return None
 
 
 def _nothing_to_wait_for(result: Any) -> None:
