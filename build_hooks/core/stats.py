@@ -62,9 +62,11 @@ def _ranks(values: list[float]) -> tuple[list[float], list[int]]:
     return ranks, ties
 
 
-def _exact_counts(n1: int, n2: int) -> list[int]:
+@functools.lru_cache(maxsize=64)
+def _exact_counts(n1: int, n2: int) -> tuple[int, ...]:
     """Number of arrangements giving each U = 0..n1*n2: the coefficients of the Gaussian
-    binomial coefficient [n1+n2 choose n1] in q, built as prod (1 - q^(n2+i)) / (1 - q^i)."""
+    binomial coefficient [n1+n2 choose n1] in q, built as prod (1 - q^(n2+i)) / (1 - q^i).
+    Kept per (n1, n2): a build asks for the same few sample counts again and again."""
     size = n1 * n2 + 1
     counts = [1] + [0] * (size - 1)
     for i in range(1, n1 + 1):
@@ -73,7 +75,7 @@ def _exact_counts(n1: int, n2: int) -> list[int]:
             counts[k] -= counts[k - shift]
         for k in range(i, size):
             counts[k] += counts[k - i]
-    return counts
+    return tuple(counts)
 
 
 def mann_whitney_u(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
