@@ -42,6 +42,9 @@ class BuildResults:
     """Topics whose files changed since they were measured here, with when they were."""
     missing: list[str] = field(default_factory=list)
     """Topics of the site that have no result on this machine."""
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    """What renderers derived from `data` once (clean rows per topic): `data` does not change
+    after assembly, and a page asks for the same rows many times."""
 
     def topic(self, name: str) -> Topic | None:
         return next((t for t in self.topics if t.name == name), None)

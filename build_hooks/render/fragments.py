@@ -93,7 +93,10 @@ def table_cell(text: str) -> str:
 
 
 def _rows(results: BuildResults, topic: str) -> list[dict[str, Any]]:
-    return [clean_row(row) for row in results.rows(topic)]
+    key = ("clean_rows", topic)
+    if key not in results.memo:
+        results.memo[key] = [clean_row(row) for row in results.rows(topic)]
+    return results.memo[key]
 
 
 def _row_index(results: BuildResults, topic: str) -> dict[RowKey, dict[str, Any]]:
