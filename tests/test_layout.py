@@ -13,7 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from build_hooks.records.cache import MEASURING_PACKAGES, measuring_code
+from build_hooks.records.cache import (
+    MEASURING_PACKAGES,
+    PEAK_MEMORY_CODE,
+    PROBE_CODE,
+    measuring_code,
+)
 
 from .conftest import ROOT, make_site
 
@@ -117,9 +122,37 @@ def test_the_boundary_check_sees_lazy_imports(tmp_path: Path):
 
 
 def test_the_measuring_code_in_the_cache_key_is_every_file_of_worker_and_run():
-    expected = sorted(path for name in ("worker", "run") for path in (PACKAGE / name).rglob("*.py"))
+    """Every file of worker/ and run/ is in some key: all numbers' key, or (the peak-memory
+    and probe code) the key of the numbers that depend on it alone."""
+    everything = sorted(path for name in ("worker", "run")
+                        for path in (PACKAGE / name).rglob("*.py"))
+    own = [PACKAGE / name for name in (*PEAK_MEMORY_CODE, *PROBE_CODE)]
     assert MEASURING_PACKAGES == ("worker", "run")
-    assert measuring_code() == expected and len(expected) >= 10
+    assert all(path in everything for path in own)
+    assert measuring_code() == [path for path in everything if path not in own]
+    assert len(measuring_code()) >= 10
+
+
+def test_peak_memory_code_is_in_the_key_of_peak_memory_topics_only(tmp_path: Path):
+    from build_hooks import HARNESS_VERSION
+    from build_hooks.records.cache import (
+        RECORD_SCHEMA,
+        _digest,
+        code_digest,
+        key_parts,
+        worker_code_digest,
+    )
+    from build_hooks.spec.settings import Settings
+    from build_hooks.spec.topics import discover_topics
+
+    fixtures = Path(__file__).parent / "fixtures" / "topics"
+    settings = Settings(project_dir=tmp_path, snippets_dir=fixtures, cache_dir=tmp_path)
+    topics = {t.name: t for t in discover_topics(fixtures)}
+    assert topics["fresh_start"].peak_memory and not topics["double"].peak_memory
+    common = [HARNESS_VERSION, RECORD_SCHEMA, worker_code_digest()]
+    assert key_parts(topics["double"], settings, {})["harness"] == _digest(common)
+    assert key_parts(topics["fresh_start"], settings, {})["harness"] == \
+        _digest([*common, code_digest(PEAK_MEMORY_CODE)])
 
 
 def test_mkdocs_config_points_at_files_that_exist():

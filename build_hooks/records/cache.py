@@ -37,28 +37,47 @@ PROBE_SCHEMA = 1
 # method, so it invalidates every cached number even if HARNESS_VERSION was not bumped.
 MEASURING_PACKAGES = ("worker", "run")
 PACKAGE_DIR = Path(build_hooks.__file__).parent
+# Measuring code that only some numbers depend on: its own digest goes into those numbers' keys
+# alone (the peak memory of topics that ask for it; the machine probe), so fixing it does not
+# measure every topic again.
+PEAK_MEMORY_CODE = ("worker/memory.py",)
+PROBE_CODE = ("worker/probe.py", "run/probe.py")
 
 
 def measuring_code() -> list[Path]:
-    """The source files of the measuring packages, in a stable order."""
+    """The source files every number depends on, in a stable order."""
+    own = {PACKAGE_DIR / name for name in (*PEAK_MEMORY_CODE, *PROBE_CODE)}
     return sorted(path for name in MEASURING_PACKAGES
-                  for path in (PACKAGE_DIR / name).rglob("*.py"))
+                  for path in (PACKAGE_DIR / name).rglob("*.py") if path not in own)
 
 
-@functools.cache
-def worker_code_digest() -> str:
+def _files_digest(paths: list[Path]) -> str:
     digest = hashlib.sha256()
-    for path in measuring_code():
+    for path in paths:
         digest.update(str(path.relative_to(PACKAGE_DIR)).encode() + b"\0")
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
+@functools.cache
+def worker_code_digest() -> str:
+    return _files_digest(measuring_code())
+
+
+@functools.cache
+def code_digest(names: tuple[str, ...]) -> str:
+    """The digest of some measuring files (PEAK_MEMORY_CODE, PROBE_CODE)."""
+    return _files_digest([PACKAGE_DIR / name for name in names])
+
+
 def key_parts(topic: Topic, settings: Settings,
               machine_fingerprint: dict[str, Any]) -> dict[str, str]:
     """A digest of each thing that can change a number; the cache key is made of all of them."""
+    harness = [HARNESS_VERSION, RECORD_SCHEMA, worker_code_digest()]
+    if topic.peak_memory:
+        harness.append(code_digest(PEAK_MEMORY_CODE))
     parts: dict[str, Any] = {
-        "harness": [HARNESS_VERSION, RECORD_SCHEMA, worker_code_digest()],
+        "harness": harness,
         "settings": [settings.cache_key_fields(), list(settings.frameworks)],
         "machine": machine_fingerprint,
     }
@@ -69,8 +88,8 @@ def key_parts(topic: Topic, settings: Settings,
 def probe_key(settings: Settings, machine_fingerprint: dict[str, Any]) -> str:
     """The machine probe's key: the machine and framework versions, the measuring code, the
     frameworks and whether it is a quick probe (its sizes)."""
-    return _digest([HARNESS_VERSION, worker_code_digest(), machine_fingerprint,
-                    list(settings.frameworks), settings.measure.quick])
+    return _digest([HARNESS_VERSION, worker_code_digest(), code_digest(PROBE_CODE),
+                    machine_fingerprint, list(settings.frameworks), settings.measure.quick])
 
 
 def _digest(value: Any) -> str:

@@ -401,6 +401,9 @@ def render_bound(topic: Topic, results: BuildResults, methodology: str | None) -
     how = (f" ([how]({methodology}#how-close-to-the-machines-limit))" if methodology else "")
     quick = " Quick build: the probe's sizes are too small to show the machine." \
         if probe.get("quick") else ""
+    if any(r["bound_share"] > 1 for r in rows):
+        quick += (" A share above 100% means the row beat the probe's rate: its data fit in the "
+                  "processor's caches, which the probe's arrays are made too large to do.")
     return (f"**Share of the machine's bound** at {topic.size_name}={largest}, the best row of "
             f"each framework: {'; '.join(best)}. The bound is this machine's probe, measured "
             f"{format_timestamp(probe['measured_at'])}: {'; '.join(described)}; a row's share "

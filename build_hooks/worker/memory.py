@@ -10,8 +10,8 @@ different instruments:
   output may be allocated after temporaries are freed).
 - PyTorch on CUDA: the caching allocator's `torch.cuda.max_memory_allocated()` after
   `reset_peak_memory_stats()`, less what was allocated before the call.
-- PyTorch on the CPU: `torch.profiler.profile(profile_memory=True)`: the running total of each
-  operator's own net allocation, in the order the operators ran; its maximum.
+- PyTorch on the CPU: `torch.profiler.profile(profile_memory=True)`: the running total of the
+  allocator's events (allocations and frees, each at its own time); its maximum.
 - Both, in a fresh process (the measure the two sides share): the peak resident set size during
   the first call over the resident size just before it (Linux: VmHWM, reset through
   /proc/self/clear_refs), compilation included.
@@ -28,7 +28,7 @@ JAX_ANALYSIS = ("XLA memory_analysis() of the compiled call: temp_size_in_bytes 
                 "output_size_in_bytes - alias_size_in_bytes")
 TORCH_CUDA = "torch.cuda.max_memory_allocated() over the memory allocated before the call"
 TORCH_PROFILER = ("torch.profiler (profile_memory=True): peak of the running total of the "
-                  "operators' own allocations")
+                  "allocator's events, in time order")
 
 
 def _status_bytes(field: str) -> int | None:
@@ -89,13 +89,22 @@ def framework_peak(framework: str, adapter: Any, function: Callable[..., Any],
         return {"peak_bytes": int(peak), "method": TORCH_CUDA}
     if adapter.device.type != "cpu":
         return None
+    from torch._C._profiler import _EventType
     from torch.profiler import ProfilerActivity, profile
 
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as profiler:
         result = function(*arguments)
     del result
+    # The allocator's own events (sizes negative for frees), each at its own time: operator
+    # totals would count a parent's frees at its start, before its children ran.
+    events, stack = [], list(profiler.profiler.kineto_results.experimental_event_tree())
+    while stack:
+        event = stack.pop()
+        stack.extend(event.children)
+        if event.tag == _EventType.Allocation:
+            events.append((event.start_time_ns, event.extra_fields.alloc_size))
     running = peak = 0
-    for event in sorted(profiler.events(), key=lambda e: e.time_range.start):
-        running += event.self_cpu_memory_usage
+    for _, size in sorted(events):
+        running += size
         peak = max(peak, running)
     return {"peak_bytes": int(peak), "method": TORCH_PROFILER}
