@@ -268,7 +268,9 @@ def test_ctrl_c_leaves_no_worker_behind_and_keeps_finished_topics(site_factory, 
     time.sleep(2)  # the JAX worker is now asleep inside the snippet
     assert processes_with(marker)  # workers are running
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
-    process.wait(timeout=60)
+    # Generous: in one full CI run (2026-12-02) both cases outlived 60 s once, and passed alone
+    # in under 40 s before and after; the cause is not known yet (see the issue notes).
+    process.wait(timeout=180)
     reader.join(timeout=10)
     assert process.returncode != 0
     time.sleep(0.5)
