@@ -506,8 +506,8 @@ def render_notes(topic: Topic, results: BuildResults) -> str:
     return "\n".join(f"- {escape_markdown(note)}" for note in notes) + "\n"
 
 
-def render_allocator_note(topic: Topic, results: BuildResults,
-                          report: dict[str, Any] | None, methodology: str | None) -> str:
+def render_allocator_note(topic: Topic, report: dict[str, Any] | None,
+                          methodology: str | None) -> str:
     """The rows whose time `make validate` found more than 25% different in a process with
     glibc's default allocator settings: both figures, and what causes the difference."""
     if not report:

@@ -61,7 +61,7 @@ def _timings(topic: Topic, machine: BuildResults, links: dict[str, str], page_ur
              fragments.render_charts(topic, machine, page_uri),
              fragments.render_timings(topic, machine),
              fragments.render_bound(topic, machine, links.get("methodology")),
-             fragments.render_allocator_note(topic, machine, report, links.get("methodology"))]
+             fragments.render_allocator_note(topic, report, links.get("methodology"))]
     return "\n".join(p for p in parts if p)
 
 
