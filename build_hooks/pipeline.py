@@ -35,6 +35,8 @@ def run_build(settings: Settings, log: Log, topics: list[Topic] | None = None,
     """
     if topics is None:
         topics = discover_topics(settings.snippets_dir)
+    if settings.measure.quick:  # drafts and tests: fewer sizes, so fewer compilations
+        topics = [topic.quick_sizes() for topic in topics]
     machine = host.machine()
     fingerprint = host.fingerprint(machine)
     store = ResultStore(settings.cache_dir, quick=settings.measure.quick)

@@ -681,3 +681,38 @@ def test_series_labels_are_display_only_but_its_variant_is_measured(tmp_path: Pa
     make_topic(tmp_path / "c", topic_toml=base.replace('variant = "compiled"', 'variant = "eager"'))
     digests = [discover_topics(tmp_path / d)[0].sources_digest for d in "abc"]
     assert digests[0] == digests[1] != digests[2]
+
+
+# --- budgets and quick builds -------------------------------------------------------------------
+
+@pytest.mark.parametrize("line", ["budget_s = 0", "budget_s = -5", "budget_s = true"])
+def test_budget_must_be_a_positive_number_of_seconds(tmp_path: Path, line: str) -> None:
+    directory = make_topic(tmp_path, topic_toml=toml_with(append=line + "\n"))
+    assert_problem(topic_error(tmp_path), directory / "topic.toml", "budget_s")
+
+
+def test_budget_is_read_and_changes_no_measurement(tmp_path: Path) -> None:
+    directory = make_topic(tmp_path)
+    [before] = discover_topics(tmp_path)
+    (directory / "topic.toml").write_text(toml_with(append="budget_s = 90\n"))
+    [after] = discover_topics(tmp_path)
+    assert before.budget_s is None and after.budget_s == 90.0
+    assert after.sources_digest == before.sources_digest  # a budget is not a measurement
+
+
+def test_quick_build_keeps_the_display_and_headline_sizes(tmp_path: Path) -> None:
+    make_topic(tmp_path, topic_toml=toml_with(
+        replace={"sizes": "sizes = [8, 16, 32, 64]"}, append="display_size = 16\n"))
+    [topic] = discover_topics(tmp_path)
+    assert topic.quick_sizes().sizes == (16, 64)
+    make_topic(tmp_path, "small", topic_toml=toml_with(replace={"sizes": "sizes = [8, 64]"}))
+    small = next(t for t in discover_topics(tmp_path) if t.name == "small")
+    assert small.quick_sizes() is small
+
+
+def test_every_real_topic_has_a_budget() -> None:
+    """The build reports a topic over its budget, and `make bench` lists them: each topic of
+    the site sets one."""
+    topics = discover_topics(Path(__file__).resolve().parent.parent / "snippets")
+    assert topics and all(topic.budget_s for topic in topics), \
+        [t.name for t in topics if not t.budget_s]

@@ -210,7 +210,8 @@ def assemble(entries: list[tuple[Topic, dict[str, Any], str]], machine: dict[str
                 "x_label": topic.series.x_label, "y_label": topic.series.y_label,
                 "size": topic.display_size},
             "measured_at": record["measured_at"], "source": source,
-            "seconds": record.get("seconds"), "notes": record.get("notes", []),
+            "seconds": record.get("seconds"), "budget_s": topic.budget_s,
+            "notes": record.get("notes", []),
             "setups": record["setups"],
         })
         for framework, described in record.get("frameworks", {}).items():

@@ -47,6 +47,7 @@ def problems(data: dict[str, Any], allow_missing_frameworks: bool) -> tuple[list
                 infos.append(f"{where}: only {row['n']} sample(s) within the time budget")
             if row.get("noisy"):
                 infos.append(f"{where}: noisy (IQR/median above the threshold)")
+    infos.extend(over_budget(data))
     for name, summary in data["parity"].items():
         if summary["status"] == "mismatch":
             warnings.append(f"topic '{name}': JAX and PyTorch outputs differ: "
@@ -76,3 +77,17 @@ def site_problems(site: Site, allow_missing_frameworks: bool) -> tuple[list[str]
             infos.append(f"{prefix}topic '{topic}' is stale: measured {measured}, before its "
                          "files last changed")
     return warnings, infos
+
+
+def over_budget(data: dict[str, Any]) -> list[str]:
+    """The topics this build measured in full that took longer than their topic.toml budget."""
+    quick = {row["topic"] for row in data["results"]
+             if ((row.get("environment") or {}).get("settings") or {}).get("measure", {})
+             .get("quick")}
+    return [f"topic '{topic['topic']}' took {topic['seconds']:.0f} s to measure, over its "
+            f"budget of {topic['budget_s']:g} s (budget_s in its topic.toml): make it cheaper "
+            "(fewer sizes or variants) or raise the budget"
+            for topic in data["topics"]
+            if topic.get("source") == "fresh" and topic.get("budget_s") is not None
+            and topic.get("seconds") is not None and topic["seconds"] > topic["budget_s"]
+            and topic["topic"] not in quick]

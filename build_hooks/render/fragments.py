@@ -479,7 +479,8 @@ def render_provenance(topic: Topic, results: BuildResults, links: dict[str, str]
         text += " See " + " and ".join(see) + "."
     if env["measurement"].get("quick"):
         text = ('!!! warning "Quick build"\n    These numbers come from a quick build (short '
-                "measurements for testing); do not cite them.\n\n") + text
+                "measurements for testing, at the display and headline sizes only); do not "
+                "cite them.\n\n") + text
     return text + "\n"
 
 

@@ -20,7 +20,7 @@ import json
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +156,17 @@ class Topic:
     env: dict[str, str] = field(default_factory=dict)
     """Environment variables this topic's own workers start with (e.g. a device count): the
     topic then runs in workers of its own, started for it and stopped after it."""
+    budget_s: float | None = None
+    """Seconds a full cold measurement of this topic may take on the development machine; the
+    build says when it took longer, and `make bench` lists the topics over their budget."""
     sources_digest: str = field(default="", compare=False)
+
+    def quick_sizes(self) -> Topic:
+        """This topic as a quick build measures it: at its display and headline sizes only
+        (the sizes its page shows first and its verdict uses), so a draft build compiles
+        less. A topic with no other size is returned unchanged."""
+        kept = tuple(s for s in self.sizes if s in (self.display_size, self.headline_size))
+        return self if kept == self.sizes else replace(self, sizes=kept)
 
     def variants_for(self, framework: str) -> tuple[Variant, ...]:
         """The variants that side's file defines, in topic.toml's order."""
@@ -214,6 +224,7 @@ _TOP_KEYS = {
     "compile_sweep": bool,
     "peak_memory": bool,
     "env": dict,
+    "budget_s": (int, float),
 }
 REQUIREMENTS = {
     "accelerator": "an accelerator (GPU, TPU or Apple MPS)",
@@ -312,7 +323,7 @@ def _load_topic(directory: Path, problems: list[Problem]) -> Topic | None:
 # Metadata that only changes how a topic is shown: editing it re-measures nothing and leaves
 # stored results current (a typo fix in a title must not mark a GPU machine's numbers stale).
 DISPLAY_ONLY_KEYS = ("title", "question", "summary", "order", "headline_size", "display_size",
-                     "compile_sweep", "bytes")
+                     "compile_sweep", "bytes", "budget_s")
 
 
 def measured_metadata(text: str) -> str:
@@ -393,6 +404,10 @@ def _parse_metadata(path: Path, text: str, problems: list[Problem]) -> dict[str,
         elif name in RESERVED_ENV:
             problems.append(Problem(path, f"env.{name}: the harness sets this variable for "
                                     "every worker", "leave it out of topic.toml"))
+    budget = data.get("budget_s")
+    if isinstance(budget, int | float) and not isinstance(budget, bool) and not budget > 0:
+        problems.append(Problem(path, f"budget_s = {budget!r} is not a positive number of "
+                                "seconds", "write budget_s = 60"))
     requires = data.get("requires", [])
     for requirement in requires if isinstance(requires, list) else ():
         if requirement not in REQUIREMENTS:
@@ -419,6 +434,7 @@ def _parse_metadata(path: Path, text: str, problems: list[Problem]) -> dict[str,
         "compile_sweep": data.get("compile_sweep", False),
         "peak_memory": data.get("peak_memory", False),
         "env": dict(env),
+        "budget_s": float(budget) if isinstance(budget, int | float) else None,
     }
 
 
