@@ -1,26 +1,37 @@
-"""The pieces of `make bench` that prepare its comparison builds (the timing loop is not run)."""
+"""The pieces of `make bench`: its site copies, its comparison configs, its serve timing and
+its split of a cold build (the timing loops themselves are not run here)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from build_hooks.tools import bench
+from build_hooks.tools.cold_split import cold_split, format_split
+from build_hooks.tools.serve_timing import ServeSession, measured_topics
+from build_hooks.tools.site_copies import copy_project, load_config_file
 
-from .conftest import QUIET
-
-pytestmark = pytest.mark.slow
+from .conftest import QUIET, make_site
 
 
-def test_comparison_configs_build_the_same_pages(site_factory, tmp_path):
-    site = site_factory(["double"])
-    config = site.root / "mkdocs.yml"
-    assert site.build().returncode == 0  # fill the cache: the pre-rendered copy needs it
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory):
+    """A fixture site with two topics, built once (its cache filled)."""
+    site = make_site(tmp_path_factory.mktemp("bench") / "project", ["double", "returns_scalar"])
+    build = site.build()
+    assert build.returncode == 0, build.stderr
+    return site
+
+
+@pytest.mark.slow
+def test_comparison_configs_build_the_same_pages(built_site, tmp_path):
+    config = built_site.root / "mkdocs.yml"
     plain = bench._config_without_hooks(config, tmp_path)
-    loaded = bench.load_config_file(plain)
+    loaded = load_config_file(plain)
     assert "hooks" not in loaded
     assert {"gen-files": {"scripts": []}} in loaded["plugins"]
     prerendered = bench._prerendered_config(plain, config, tmp_path)
@@ -28,13 +39,78 @@ def test_comparison_configs_build_the_same_pages(site_factory, tmp_path):
     assert "{{ topic" not in page and "## Timings" in page and "jax doubled" in page
     for path in (plain, prerendered):
         done = subprocess.run([sys.executable, "-m", "properdocs", "build", "-q", "-f",
-                               str(path), "-d", str(tmp_path / path.stem)], cwd=site.root,
+                               str(path), "-d", str(tmp_path / path.stem)], cwd=built_site.root,
                               env={**os.environ, **QUIET}, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
 
 
-def test_importtime_parsing_finds_framework_modules():
-    log = ("import time: self [us] | cumulative | imported package\n"
-           "import time:       120 |        120 |   torch._C\n"
-           "import time:        80 |       4000 | jax\n")
-    assert bench.imported_modules(log) == {"torch._C", "jax"}
+@pytest.mark.slow
+def test_a_copy_with_some_topics_builds_warm_without_touching_the_original(built_site,
+                                                                          tmp_path):
+    before = {p: p.read_bytes() for p in built_site.root.rglob("*") if p.is_file()
+              and "site" not in p.relative_to(built_site.root).parts}
+    config = copy_project(built_site.root / "mkdocs.yml", tmp_path / "copy", ["double"])
+    copied = load_config_file(config)
+    assert all(Path(hook).is_absolute() for hook in copied["hooks"])
+    assert sorted(p.name for p in (tmp_path / "copy" / "snippets").iterdir()) == ["double"]
+    assert not (tmp_path / "copy" / "docs" / "topics" / "returns_scalar.md").exists()
+    env = {**os.environ, **QUIET}
+    env.pop("COMPARISON_QUICK", None)
+    done = subprocess.run([sys.executable, "-m", "properdocs", "build", "-f", str(config)],
+                          cwd=config.parent, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "came from the cache; nothing to run" in done.stderr  # the copy starts warm
+    assert "Topic 'returns_scalar'" not in done.stderr
+    after = {p: p.read_bytes() for p in before}
+    assert after == before
+    with pytest.raises(ValueError, match="no topic named nonesuch"):
+        copy_project(built_site.root / "mkdocs.yml", tmp_path / "bad", ["nonesuch"])
+
+
+@pytest.mark.slow
+def test_serve_times_a_prose_edit_to_the_reload_message(built_site, tmp_path):
+    config = copy_project(built_site.root / "mkdocs.yml", tmp_path / "copy")
+    page = config.parent / "docs" / "topics" / "double.md"
+    env = {**os.environ, **QUIET}
+    with ServeSession(config, env, start_timeout=300) as session:
+        seconds, lines = session.time_edit(page, page.read_text() + "\nMore prose.\n",
+                                           timeout=300)
+    assert 0 < seconds < 300
+    assert any("Reloading browsers" in line for line in lines)
+    assert measured_topics(lines) == []  # a prose edit measures nothing
+    assert session.process is not None and session.process.poll() is not None  # stopped
+
+
+def test_measured_topics_are_read_from_the_build_log():
+    lines = ["INFO - Measuring topic 1/2 'matmul' (no cached result)", "round 1/5",
+             "INFO - Measuring topic 2/2 'first_steps' (its files changed)"]
+    assert measured_topics(lines) == ["matmul", "first_steps"]
+
+
+def test_cold_split_adds_up_to_the_wall_time_and_names_topics_over_budget():
+    environment = {"import_s": 2.0}
+    rows = [
+        {"topic": "a", "framework": "jax", "first_call_s": 3.0, "samples": [0.01, 0.02, 0.03],
+         "number": 10, "discarded_blocks": 1, "fresh": None, "environment": environment},
+        {"topic": "a", "framework": "pytorch", "first_call_s": 5.0, "samples": [0.1],
+         "number": 1, "discarded_blocks": 0, "fresh": None,
+         "environment": {"import_s": 2.5}},
+        {"topic": "b", "framework": "jax", "first_call_s": 1.0, "samples": [4.0, 4.2],
+         "fresh": {"runs": [{"to_first_result_s": 4.0}, {"to_first_result_s": 4.2}]},
+         "environment": environment},
+        {"topic": "c", "framework": "jax", "first_call_s": 100.0, "samples": [1.0],
+         "number": 1, "fresh": None, "environment": environment},  # from the cache
+    ]
+    topics = [{"topic": "a", "source": "fresh", "seconds": 20.0, "budget_s": 10.0},
+              {"topic": "b", "source": "fresh", "seconds": 9.0, "budget_s": 10.0},
+              {"topic": "c", "source": "cache", "seconds": 500.0, "budget_s": 10.0}]
+    split = cold_split({"topics": topics, "results": rows}, wall_s=40.0)
+    assert split["imports_s"] == pytest.approx(4.5)  # each worker's import once
+    assert split["compilation_s"] == pytest.approx(8.0)  # the cached topic is not counted
+    assert split["timed_measurement_s"] == pytest.approx(10 * (0.06 + 0.02) + 0.1)
+    assert split["fresh_processes_s"] == pytest.approx(8.2)
+    parts = ("imports_s", "compilation_s", "timed_measurement_s", "fresh_processes_s",
+             "everything_else_s")
+    assert sum(split[p] for p in parts) == pytest.approx(40.0)
+    text = "\n".join(format_split(split, "cold"))
+    assert "over their budget: a 20 s > 10 s" in text and "b 9" not in text
