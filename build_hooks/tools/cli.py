@@ -99,7 +99,7 @@ def _main(argv: list[str] | None) -> int:
             print(f"audit: {error}", file=sys.stderr)
             return 2
         print(format_audit_report(result))
-        return 0 if result["meets_target"] else 1
+        return 0 if result["meets_target"] and result["meets_mobile_target"] else 1
     if args.command == "compare":
         return _compare(args.before, args.after, _settings(config_file))
     if args.command == "save":
