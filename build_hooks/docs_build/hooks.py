@@ -10,11 +10,12 @@ import logging
 from typing import TYPE_CHECKING
 
 from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
 
 from build_hooks.assemble.diagnostics import site_problems
 from build_hooks.docs_build import session
 from build_hooks.pipeline import build_site
-from build_hooks.render import highlight
+from build_hooks.render import highlight, page_cache
 from build_hooks.render.directives import DirectiveError, PageContext, expand_directives
 from build_hooks.run.devices import DeviceMismatch
 from build_hooks.spec.settings import load_settings
@@ -39,6 +40,9 @@ def on_pre_build(config: MkDocsConfig) -> None:
     problem = highlight.CACHE.open(current.settings.cache_dir / "highlight" / "blocks.json")
     if problem:
         log.debug(f"Highlighting every code block: {problem}")
+    problem = page_cache.CACHE.open(current.settings.cache_dir / "pages" / "pages.json")
+    if problem:
+        log.debug(f"Rendering every page: {problem}")
     try:
         current.site = build_site(current.settings, log.info)
     except (TopicError, DeviceMismatch) as error:
@@ -50,6 +54,7 @@ def on_pre_build(config: MkDocsConfig) -> None:
         log.warning(message)
 
 
+@event_priority(-100)  # last: the page cache's key covers the Markdown that MkDocs renders
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     current = session.current()
     pages = {f.src_uri for f in files.documentation_pages()}
@@ -57,12 +62,21 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
                           shown_topics=current.shown_topics,
                           project_dir=current.settings.project_dir)
     try:
-        return expand_directives(markdown, context, session.site)
+        markdown = expand_directives(markdown, context, session.site)
     except DirectiveError as error:
         raise PluginError(str(error)) from None
+    return page_cache.CACHE.before_render(markdown, page, config, files)
+
+
+@event_priority(100)  # first: the page cache keeps the HTML exactly as MkDocs rendered it
+def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    return page_cache.CACHE.after_render(html, page, files)
 
 
 def on_post_build(config: MkDocsConfig) -> None:
+    page_cache.CACHE.close()
+    log.debug(f"Pages from the page cache: {page_cache.CACHE.hits}, "
+              f"rendered: {page_cache.CACHE.misses}")
     highlight.CACHE.close()
     current = session.current()
     if current.site is None:
