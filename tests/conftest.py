@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -98,6 +99,13 @@ def make_site(directory: Path, topics: list[str], settings: dict[str, Any] | Non
     # yaml.dump, not safe_dump: it names the highlight formatter with `!!python/name:`.
     (directory / "mkdocs.yml").write_text(yaml.dump(config, sort_keys=False))
     return FixtureSite(directory)
+
+
+def default_sigint() -> None:
+    """For a child that a test stops with Ctrl-C's signal: a shell running the tests in the
+    background without job control (`make test &`, nohup) ignores SIGINT, and an ignored
+    signal stays ignored across exec, so the child would never see it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def processes_with(marker: str) -> list[int]:

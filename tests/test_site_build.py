@@ -23,7 +23,7 @@ import yaml
 from build_hooks.core.formatting import format_seconds
 from build_hooks.tools import bench
 
-from .conftest import QUIET
+from .conftest import QUIET, default_sigint
 
 pytestmark = pytest.mark.slow
 
@@ -250,7 +250,7 @@ def test_serve_reruns_only_the_edited_topic(site_factory):
         [sys.executable, "-m", "mkdocs", "serve", "-f", "mkdocs.yml",
          "-a", f"127.0.0.1:{_free_port()}"],
         cwd=site.root, env=env, stderr=subprocess.STDOUT, stdout=subprocess.PIPE, text=True,
-        start_new_session=True)
+        start_new_session=True, preexec_fn=default_sigint)
     log: queue.Queue = queue.Queue()
     threading.Thread(target=_read_lines, args=(process.stdout, log), daemon=True).start()
     lines: list[str] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import socket
 import subprocess
 import sys
@@ -35,6 +36,12 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _default_sigint() -> None:
+    """In the child: SIGINT stops it (the bench may run from a shell that ignores SIGINT,
+    `make bench &` without job control, and an ignored signal stays ignored across exec)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class ServeSession:
     """A running `properdocs serve` of `config_file`; use as a context manager."""
 
@@ -51,18 +58,19 @@ class ServeSession:
                    "-a", f"127.0.0.1:{_free_port()}"]
         self.process = subprocess.Popen(command, cwd=self.config_file.parent, env=self.env,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        text=True, start_new_session=True)
+                                        text=True, start_new_session=True,
+                                        preexec_fn=_default_sigint)
         threading.Thread(target=self._read, daemon=True).start()
         self._wait_for(READY, time.monotonic(), self.start_timeout)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, 2)  # SIGINT, as Ctrl-C: the server stops its workers
+            os.killpg(self.process.pid, signal.SIGINT)  # as Ctrl-C: the server stops its workers
             try:
                 self.process.wait(timeout=120)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
 
     def _read(self) -> None:
