@@ -184,7 +184,13 @@ def _cold_build(config: Path, scratch: Path, env: dict[str, str], quick: bool, l
     """A build from an empty comparison cache; its wall time, split, and worker starts."""
     label = "quick" if quick else "full"
     log(f"Cold build, {label} measurements: empty cache")
-    cold_env = {**env, "COMPARISON_CACHE_DIR": str(scratch / f"cold-cache-{label}")}
+    # BENCH_FULL_CACHE_DIR keeps the full cold build's records (an empty folder to fill), so
+    # the measurements it took can be saved as the machine's results afterwards.
+    cache = os.environ.get("BENCH_FULL_CACHE_DIR") if not quick else None
+    cold_env = {**env, "COMPARISON_CACHE_DIR": cache or str(scratch / f"cold-cache-{label}")}
+    if cache and any(Path(cache).glob("*.json")):
+        raise ValueError(f"BENCH_FULL_CACHE_DIR={cache} already holds records; a cold build "
+                         "needs an empty folder: give a new one")
     cold_env.pop("COMPARISON_QUICK", None)
     if quick:
         cold_env["COMPARISON_QUICK"] = "1"
