@@ -26,9 +26,9 @@ def cold_split(document: dict[str, Any], wall_s: float) -> dict[str, Any]:
     imports: dict[tuple[str, float], None] = {}
     compilation = timed = fresh = 0.0
     for row in rows:
-        environment = row.get("environment") or {}
-        if environment.get("import_s") is not None:
-            imports[(row["framework"], environment["import_s"])] = None
+        described = (row.get("environment") or {}).get("framework") or {}
+        if described.get("import_s") is not None:
+            imports[(row["framework"], described["import_s"])] = None
         if row.get("fresh"):
             fresh += sum(run.get("to_first_result_s") or 0.0 for run in row["fresh"]["runs"])
             continue
