@@ -25,7 +25,8 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## bench: build-time costs (warm rebuild vs no hooks, framework imports per cold build)
+## bench: build-time costs (warm rebuilds vs no hooks at 3 and all topics, serve edits, a quick
+## cold build split by phase; BENCH_FULL=1 adds a full cold build)
 bench: $(STAMP)
 	$(BIN)/python -m build_hooks bench
 
@@ -37,7 +38,7 @@ validate: $(STAMP)
 save: $(STAMP)
 	$(BIN)/python -m build_hooks save
 
-## audit: Lighthouse on the home page and a topic page (needs npm and /usr/bin/chromium)
+## audit: Lighthouse on the home page and the heaviest topic page (needs npm and a Chromium)
 audit: site
 	$(BIN)/python -m build_hooks audit
 
