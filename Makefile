@@ -23,7 +23,9 @@ serve: $(STAMP)
 
 ## test: the test suite (unit tests, real workers, real MkDocs builds of fixture sites)
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	# Python may cache this package's bytecode, as it does on a reader's machine (some
+	# sandboxes set PYTHONDONTWRITEBYTECODE; then every process of every test compiles it again).
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest
 
 ## bench: build-time costs (warm rebuilds vs no hooks at 3 and all topics, serve edits, a quick
 ## cold build split by phase; BENCH_FULL=1 adds a full cold build)
