@@ -37,3 +37,16 @@ def read_versioned(path: Path, file_format: str, schema: int,
     if data.get("schema_version") != schema:
         return None, f"has schema {data.get('schema_version')}, this harness writes {schema}"
     return data, ""
+
+
+def read_cache_table(path: Path, file_format: str, schema: int, what: str,
+                     table: str) -> tuple[dict[str, Any], str | None]:
+    """A build cache's one table (`table`, a JSON object) from a versioned file, or an empty
+    one and why the file was not used (absent, unreadable, another format or schema)."""
+    data, problem = read_versioned(path, file_format, schema, what)
+    if data is None:
+        return {}, (f"{path} does not exist yet" if problem == "missing"
+                    else f"{path} {problem}")
+    if not isinstance(data.get(table), dict):
+        return {}, f"{path} is not a {what} of schema {schema}"
+    return data[table], None

@@ -29,7 +29,7 @@ import pygments
 import pymdownx
 from markdown.util import STX
 
-from build_hooks.core.jsonfile import read_versioned, write_versioned
+from build_hooks.core.jsonfile import read_cache_table, write_versioned
 
 CACHE_FORMAT = "jax-vs-pytorch/highlight-cache"
 CACHE_SCHEMA = 1
@@ -51,15 +51,12 @@ class HighlightCache:
         if it was not (absent, unreadable, another format): then every block is highlighted."""
         self.path, self.used, self.hits, self.misses = path, set(), 0, 0
         self.blocks, self.loaded = {}, {}
-        data, problem = read_versioned(path, CACHE_FORMAT, CACHE_SCHEMA, "highlight cache")
-        if data is None:
-            return f"{path} does not exist yet" if problem == "missing" else f"{path} {problem}"
-        if not isinstance(data.get("blocks"), dict):
-            return f"{path} is not a highlight cache of schema {CACHE_SCHEMA}"
-        self.loaded = {key: html for key, html in data["blocks"].items()
+        table, problem = read_cache_table(path, CACHE_FORMAT, CACHE_SCHEMA, "highlight cache",
+                                          "blocks")
+        self.loaded = {key: html for key, html in table.items()
                        if isinstance(key, str) and isinstance(html, str)}
         self.blocks = dict(self.loaded)
-        return None
+        return problem
 
     def get(self, key: str) -> str | None:
         html = self.blocks.get(key)

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 import mkdocs
 from mkdocs.structure.toc import AnchorLink, get_toc
 
-from build_hooks.core.jsonfile import read_versioned, write_versioned
+from build_hooks.core.jsonfile import read_cache_table, write_versioned
 from build_hooks.render import highlight
 
 if TYPE_CHECKING:
@@ -240,15 +240,12 @@ class PageCache:
         self._forget_render()  # a page whose render failed in the previous build (`serve`)
         self.path, self.used, self.hits, self.misses = path, set(), 0, 0
         self.pages, self.loaded, self._site = {}, {}, None
-        data, problem = read_versioned(path, CACHE_FORMAT, CACHE_SCHEMA, "page cache")
-        if data is None:
-            return f"{path} does not exist yet" if problem == "missing" else f"{path} {problem}"
-        if not isinstance(data.get("pages"), dict):
-            return f"{path} is not a page cache of schema {CACHE_SCHEMA}"
-        self.loaded = {key: page for key, entry in data["pages"].items()
+        table, problem = read_cache_table(path, CACHE_FORMAT, CACHE_SCHEMA, "page cache",
+                                          "pages")
+        self.loaded = {key: page for key, entry in table.items()
                        if (page := RenderedPage.from_json(entry)) is not None}
         self.pages = dict(self.loaded)
-        return None
+        return problem
 
     def before_render(self, markdown: str, page: Page, config: MkDocsConfig,
                       files: Files) -> str:
