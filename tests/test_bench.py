@@ -114,3 +114,5 @@ def test_cold_split_adds_up_to_the_wall_time_and_names_topics_over_budget():
     assert sum(split[p] for p in parts) == pytest.approx(40.0)
     text = "\n".join(format_split(split, "cold"))
     assert "over their budget: a 20 s > 10 s" in text and "b 9" not in text
+    quick = "\n".join(format_split({**split, "quick": True}, "cold"))
+    assert "budget" not in quick  # budgets are for full measurements

@@ -58,6 +58,8 @@ def format_split(split: dict[str, Any], label: str) -> list[str]:
     over = [(name, t["seconds"], t["budget_s"]) for name, t in split["topics"].items()
             if t.get("budget_s") is not None and t.get("seconds") is not None
             and t["seconds"] > t["budget_s"]]
+    if split.get("quick"):  # budgets are for full measurements
+        return lines
     budgets = [t["budget_s"] for t in split["topics"].values() if t.get("budget_s")]
     if budgets:
         lines.append(f"    the measured topics' budgets add up to {sum(budgets):.0f} s")
