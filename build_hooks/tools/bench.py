@@ -205,8 +205,8 @@ def _cold_build(config: Path, scratch: Path, env: dict[str, str], quick: bool, l
         "seconds": seconds, "ok": process.returncode == 0,
         "budget_s": QUICK_COLD_BUDGET_S if quick else FULL_COLD_BUDGET_S,
         "topics_measured": len(re.findall(r"Measuring topic \d+/\d+", log_text)),
-        "worker_starts": {label: len(re.findall(rf"Starting the {label} worker \(", log_text))
-                          for label in ("JAX", "PyTorch")}}
+        "worker_starts": {name: len(re.findall(rf"Starting the {name} worker \(", log_text))
+                          for name in ("JAX", "PyTorch")}}
     # One start per framework, and one more for each topic that runs in workers of its own.
     from build_hooks.spec.topics import discover_topics
 
