@@ -46,6 +46,21 @@ class HighlightCache:
         self.hits = 0
         self.misses = 0
 
+    def start_page(self) -> set[str]:
+        """Collect the blocks of one page apart from the build's: returns the blocks used so
+        far, to hand back to `end_page`."""
+        before, self.used = self.used, set()
+        return before
+
+    def end_page(self, before: set[str]) -> set[str]:
+        """The blocks the page used since `start_page`; the build's set holds them all again."""
+        page, self.used = self.used, before | self.used
+        return page
+
+    def keep(self, keys: list[str]) -> None:
+        """Blocks a page from the page cache uses, kept in the file as if highlighted."""
+        self.used.update(keys)
+
     def open(self, path: Path) -> str | None:
         """Start a build that keeps its blocks in `path`. Returns why the file was not used,
         if it was not (absent, unreadable, another format): then every block is highlighted."""

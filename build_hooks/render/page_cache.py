@@ -216,9 +216,7 @@ class _Render:
             self.warnings.stop()
         if self.outer_blocks is None:
             return []
-        own = highlight.CACHE.used
-        highlight.CACHE.used = self.outer_blocks | own
-        return sorted(own)
+        return sorted(highlight.CACHE.end_page(self.outer_blocks))
 
 
 class PageCache:
@@ -257,13 +255,12 @@ class PageCache:
         if kept is not None and self._usable(kept, files):
             self.used.add(key)
             self.hits += 1
-            highlight.CACHE.used.update(kept.highlight_blocks)
+            highlight.CACHE.keep(kept.highlight_blocks)
             self._render = _Render(page, key, markdown, kept)
             return ""
         self.misses += 1
         self._render = _Render(page, key, markdown, None, _WarningSeen().listen(),
-                               highlight.CACHE.used)
-        highlight.CACHE.used = set()
+                               highlight.CACHE.start_page())
         return markdown
 
     def after_render(self, html: str, page: Page, files: Files) -> str:
