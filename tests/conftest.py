@@ -21,6 +21,10 @@ from build_hooks.tools.bench import QUIET, load_config_file
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_TOPICS = ROOT / "tests" / "fixtures" / "topics"
 DOCS_BUILD = ROOT / "build_hooks" / "docs_build"
+# The compiler start-up the builds keep (build_hooks/run/compiler_start.py): in the clone's
+# .cache (ignored by git) rather than the user's, shared by the test processes, so a fresh
+# clone's first build that compiles makes it and the later ones reuse it.
+os.environ.setdefault("COMPARISON_COMPILER_START_DIR", str(ROOT / ".cache" / "compiler-start"))
 
 
 MKDOCS_TEMPLATE = {

@@ -66,8 +66,9 @@ def test_a_turn_after_the_other_framework_starts_with_discarded_blocks(tmp_path,
     log = tmp_path / "calls.log"
     monkeypatch.setenv("CALLS_LOG", str(log))
     quick = MeasureSettings.quick_mode()
+    # One side prepares after the other (quick mode would prepare both at once).
     settings = settings_for(tmp_path, ["double"], measure=dataclasses.replace(
-        quick, settle_blocks=settle))
+        quick, settle_blocks=settle, overlap_prepare=False))
     for framework in ("jax", "pytorch"):  # every call of the timed function leaves a line
         side = settings.snippets_dir / "double" / f"{framework}.py"
         side.write_text(side.read_text().replace(

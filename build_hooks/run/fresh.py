@@ -9,18 +9,21 @@ monotonic clock). It includes the interpreter's start, importing the framework, 
 first call with whatever it compiles or loads from the cache.
 
 - cold: every process gets a new cache folder that holds only what starting the compilers once
-  leaves there (one untimed process per framework runs the harness's compiler warm-up into a
-  template folder, copied for each run: Inductor's instruction-set probes, say), as on a
-  machine that has used the framework before but never ran this code;
+  leaves there (a copy of the folder one untimed process made by running the harness's
+  compiler warm-up, kept across builds: run/compiler_start.py; Inductor's instruction-set
+  probes, say), as on a machine that has used the framework before but never ran this code;
 - warm: one process first runs the variant untimed to fill a folder, then every timed process
   starts with that folder, as on the second run of a script.
 
-The runs alternate between the frameworks; each records its own breakdown (import, first call,
-compilations and cache hits by the framework's own counters).
+The timed runs alternate between the frameworks, one process at a time; the untimed ones (the
+warm cache's filling, making a missing compiler start-up folder) run side by side. Each run
+records its own breakdown (import, first call, compilations and cache hits by the framework's
+own counters).
 """
 
 from __future__ import annotations
 
+import functools
 import shutil
 import time
 from dataclasses import replace
@@ -28,18 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from build_hooks.core import stats
-from build_hooks.core.protocol import PERSISTENT_CACHE_ENV, Prepare, WarmUp, error_record
+from build_hooks.core.protocol import Prepare, error_record
+from build_hooks.run.compiler_start import CompilerStarts, cache_environment
+from build_hooks.run.parallel import side_by_side
 from build_hooks.run.process import WorkerFailure, WorkerProcess
 from build_hooks.spec.settings import Settings
-
-
-def fresh_environment(base: dict[str, str], cache_dir: Path) -> dict[str, str]:
-    """The workers' environment with the persistent compilation caches in `cache_dir`."""
-    env = dict(base)
-    env[PERSISTENT_CACHE_ENV] = str(cache_dir / "jax")
-    env["TORCHINDUCTOR_CACHE_DIR"] = str(cache_dir / "inductor")
-    env["TRITON_CACHE_DIR"] = str(cache_dir / "triton")
-    return env
 
 
 def run_once(framework: str, request: Prepare, cache_dir: Path, base_env: dict[str, str],
@@ -49,7 +45,7 @@ def run_once(framework: str, request: Prepare, cache_dir: Path, base_env: dict[s
     record with `status` "timeout"/"crashed"/"error" and an `error`."""
     folder.mkdir(parents=True, exist_ok=True)
     worker = WorkerProcess(framework, folder, settings.memory_limit_mb,
-                           fresh_environment(base_env, cache_dir), cwd=settings.project_dir)
+                           cache_environment(base_env, cache_dir), cwd=settings.project_dir)
     (variant,) = request.variants
     spawned = time.monotonic()
     try:
@@ -74,35 +70,15 @@ def run_once(framework: str, request: Prepare, cache_dir: Path, base_env: dict[s
     return info
 
 
-def prime_compilers(framework: str, cache_dir: Path, base_env: dict[str, str],
-                    settings: Settings, folder: Path, timeout: float) -> dict[str, Any]:
-    """One untimed process that starts the framework's compilers with `cache_dir` (the
-    harness's warm-up on a tiny function) and exits: {"status": "ok"} or a failure record."""
-    folder.mkdir(parents=True, exist_ok=True)
-    worker = WorkerProcess(framework, folder, settings.memory_limit_mb,
-                           fresh_environment(base_env, cache_dir), cwd=settings.project_dir)
-    started = time.monotonic()
-    try:
-        worker.start(timeout)
-        if worker.unavailable is not None:
-            return {"status": "not_run", "error": worker.unavailable}
-        worker.request(WarmUp(), timeout - (time.monotonic() - started))
-    except WorkerFailure as failure:
-        return {"status": failure.kind, "error": error_record(
-            "WorkerCrash", f"starting the compilers in a fresh process failed: "
-                           f"{failure.message}")}
-    finally:
-        worker.stop()
-    return {"status": "ok"}
-
-
 class FreshRuns:
     """The fresh-process samples of one topic at one size, for every framework."""
 
-    def __init__(self, settings: Settings, base_env: dict[str, str], folder: Path):
+    def __init__(self, settings: Settings, base_env: dict[str, str], folder: Path,
+                 starts: CompilerStarts):
         self.settings = settings
         self.base_env = base_env
         self.folder = folder
+        self.starts = starts
 
     def measure(self, variant: str, state: str, requests: dict[str, Prepare],
                 prefixes: dict[str, str], remaining: dict[str, float],
@@ -115,18 +91,15 @@ class FreshRuns:
         base = self.folder / f"fresh-{variant}"
         records: dict[str, dict[str, Any]] = {}
         order = list(requests)
-        if state == "warm":  # fill each framework's cache once, untimed
-            for framework in order:
-                info = self._run(framework, requests, base / framework / "cache",
-                                 base / framework / "priming", remaining, spent)
-                records[framework] = {"priming": info}
+        if state == "warm":  # fill each framework's cache once, untimed, side by side
+            filled = side_by_side({fw: functools.partial(
+                self._run, fw, requests, base / fw / "cache", base / fw / "priming", remaining,
+                spent) for fw in order})
+            records.update({fw: {"priming": filled[fw]} for fw in order})
         else:  # what starting the compilers leaves in a cache folder, copied for each run
-            for framework in order:
-                started = time.monotonic()
-                info = prime_compilers(framework, base / framework / "template", self.base_env,
-                                       self.settings, base / framework / "template-run",
-                                       max(remaining[framework] - spent[framework], 0.0))
-                spent[framework] += time.monotonic() - started
+            made = side_by_side({fw: functools.partial(self._template, fw, base / fw / "template",
+                                                       remaining, spent) for fw in order})
+            for framework, info in made.items():
                 if info["status"] != "ok":
                     records[framework] = {"failed": info, "priming": info}
         for index in range(runs):
@@ -147,6 +120,14 @@ class FreshRuns:
         return {framework: self._combine(framework, variant, state, record, prefixes,
                                          requests[framework])
                 for framework, record in records.items()}
+
+    def _template(self, framework: str, folder: Path, remaining: dict[str, float],
+                  spent: dict[str, float]) -> dict[str, Any]:
+        started = time.monotonic()
+        info = self.starts.copy_into(framework, folder,
+                                     max(remaining[framework] - spent[framework], 0.0))
+        spent[framework] += time.monotonic() - started
+        return info
 
     def _run(self, framework: str, requests: dict[str, Prepare], cache: Path, folder: Path,
              remaining: dict[str, float], spent: dict[str, float]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from build_hooks import FRAMEWORK_LABELS
 from build_hooks.core import Log
 from build_hooks.core.protocol import error_record
+from build_hooks.run.compiler_start import CompilerStarts
 from build_hooks.run.process import WorkerFailure, WorkerProcess, worker_environment
 from build_hooks.spec.settings import Settings
 
@@ -26,6 +27,8 @@ class WorkerPool:
         env = {**worker_environment(run_dir), **(extra_env or {})}
         self.env = env
         """The workers' environment (fresh-process variants start from it too)."""
+        self.compiler_starts = CompilerStarts(settings, env, progress)
+        """The compiler start-up this machine keeps, for these workers' environment."""
         # Workers run in the project folder, so snippets see the paths readers see.
         self.workers = {fw: WorkerProcess(fw, run_dir, settings.memory_limit_mb, env,
                                           cwd=settings.project_dir)

@@ -13,6 +13,7 @@ one request is in flight at any time: measurements never overlap. Each framework
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -31,7 +32,9 @@ from build_hooks.core.protocol import (
 )
 from build_hooks.core.stats import compare
 from build_hooks.run.capture import read_capture
+from build_hooks.run.compiler_start import WORKER_CACHES
 from build_hooks.run.fresh import FreshRuns, fresh_request
+from build_hooks.run.parallel import side_by_side
 from build_hooks.run.pool import WorkerPool
 from build_hooks.run.process import WorkerFailure
 from build_hooks.spec.settings import Settings
@@ -147,6 +150,7 @@ class TopicRunner:
         state = TopicState(topic, position, self.pool.run_dir / topic.name, TopicRun(topic.name))
         state.directory.mkdir(exist_ok=True)
         result = state.result
+        self._start_workers(state)
         for framework in FRAMEWORKS:
             if framework not in self.settings.frameworks:
                 state.fail(framework, "not_run", error_record(
@@ -164,13 +168,25 @@ class TopicRunner:
             order = list(FRAMEWORKS)
             if size_index % 2:
                 order.reverse()
-            prepared: dict[str, dict[str, Any]] = {}
-            for framework in order:
-                where = f"{topic.name} ({position}) · {FRAMEWORK_LABELS[framework]} · " \
-                        f"{topic.size_name}={size}"
-                outcome = self._prepare(state, framework, size, where)
-                if outcome is not None:
-                    prepared[framework] = outcome
+            calls = {framework: functools.partial(
+                self._prepare, state, framework, size,
+                f"{topic.name} ({position}) · {FRAMEWORK_LABELS[framework]} · "
+                f"{topic.size_name}={size}") for framework in order}
+            if self.settings.measure.overlap_prepare:
+                # Quick mode: both sides prepare at once (their first calls overlap; the pages
+                # say so). The rows keep the order a sequential run gives them.
+                rows, setups = len(result.rows), len(result.setups)
+                outcomes = side_by_side(calls)
+                rank = {framework: index for index, framework in enumerate(order)}
+                result.rows[rows:] = sorted(result.rows[rows:],
+                                            key=lambda row: rank[row["framework"]])
+                result.setups[setups:] = sorted(result.setups[setups:],
+                                                key=lambda setup: rank[setup["framework"]])
+                self.last_framework = None
+            else:
+                outcomes = {framework: call() for framework, call in calls.items()}
+            prepared = {framework: outcome for framework, outcome in outcomes.items()
+                        if outcome is not None}
             samples = self._measure_rounds(state, size, prepared)
             self._run_fresh(state, size, prepared, samples)
             for framework, outcome in prepared.items():
@@ -338,7 +354,8 @@ class TopicRunner:
             self.progress(f"Measuring {topic.name} ({state.position}) · {topic.size_name}="
                           f"{size}: {variant.name}, fresh processes with a {variant.fresh_process}"
                           " compilation cache")
-            runner = FreshRuns(self.settings, self.pool.env, state.directory)
+            runner = FreshRuns(self.settings, self.pool.env, state.directory,
+                               self.pool.compiler_starts)
             limits = dict.fromkeys(sides, self.settings.timeout_s)
             found = runner.measure(variant.name, variant.fresh_process or "cold", requests,
                                    {fw: prepared[fw]["prefix"] for fw in sides}, limits,
@@ -423,31 +440,56 @@ class TopicRunner:
                                     f"{size} changed global state ({names}); the harness "
                                     "put it back before the next topic, except what is marked")
 
+    def _start_workers(self, state: TopicState) -> None:
+        """Start the workers not running yet side by side (their imports are not timed)."""
+        idle = [framework for framework in self.settings.frameworks
+                if framework not in state.failed and not self.pool.workers[framework].alive
+                and self.pool.workers[framework].unavailable is None]
+        if len(idle) > 1:
+            side_by_side({framework: functools.partial(self.pool.get, framework)
+                          for framework in idle})
+
     def _warm_up_compilers(self, state: TopicState) -> None:
         """Once per worker process: start each compiler before the first topic that compiles,
-        so no topic's first call carries the one-off start-up of the compiler stack."""
+        so no topic's first call carries the one-off start-up of the compiler stack. Nothing
+        is timed meanwhile, so the frameworks warm up side by side, each from the start-up
+        this machine keeps (run/compiler_start.py)."""
         topic, result = state.topic, state.result
-        for framework in self.settings.frameworks:
-            worker = self.pool.get(framework)
-            if framework in state.failed or worker.unavailable is not None or \
-                    worker.compiler_warmed:
-                continue
+        cold = [framework for framework in self.settings.frameworks
+                if framework not in state.failed and self.pool.get(framework).unavailable is None
+                and not self.pool.get(framework).compiler_warmed]
+        for framework in cold:
             self.progress(f"Starting the {FRAMEWORK_LABELS[framework]} compiler once "
                           f"(before {topic.name})")
-            response = self._request(state, framework, WarmUp())
+        responses = side_by_side({framework: functools.partial(self._warm_up, state, framework)
+                                  for framework in cold})
+        self.last_framework = None
+        for framework in cold:
+            response = responses[framework]
             if response is None:
                 continue
-            worker.compiler_warmed = True
+            self.pool.get(framework).compiler_warmed = True
             label = FRAMEWORK_LABELS[framework]
             if response.get("warmed"):
+                kept = " from the start-up this machine keeps" if response.get("kept") else ""
                 result.notes.append(
                     f"{label}: the compiler stack was started once before this topic "
-                    f"({response['seconds']:.2f} s, on a tiny function), so no first call "
-                    "includes its one-off start-up")
+                    f"({response['seconds']:.2f} s, on a tiny function{kept}), so no first "
+                    "call includes its one-off start-up")
             else:
                 result.notes.append(f"{label}: starting the compiler once before this topic "
                                     f"failed ({response.get('error')}); the first compiled "
                                     "call includes the start-up")
+
+    def _warm_up(self, state: TopicState, framework: str) -> dict[str, Any] | None:
+        started = time.monotonic()
+        kept = self.pool.compiler_starts.give_worker(
+            framework, self.pool.env, max(self.settings.timeout_s - state.spent[framework], 0.0))
+        state.spent[framework] += time.monotonic() - started
+        response = self._request(state, framework, WarmUp())
+        if response is not None:
+            response["kept"] = kept["status"] == "ok" and bool(WORKER_CACHES.get(framework))
+        return response
 
     def _check_parity(self, state: TopicState, size: int,
                       prepared: dict[str, dict[str, Any]]) -> None:

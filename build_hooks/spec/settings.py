@@ -50,11 +50,15 @@ class MeasureSettings:
     still spinning, cold caches), a bias of the alternation itself."""
     quick: bool = False
     """Quick mode: the numbers are for tests and drafts, and the pages say so."""
+    overlap_prepare: bool = False
+    """Both frameworks prepare a size at once (setup, first calls, calibration), so their
+    first calls overlap: quick mode only, where the pages say so."""
 
     @classmethod
     def quick_mode(cls) -> MeasureSettings:
         return cls(min_block_s=0.002, blocks=4, rounds=2, target_ci_width=0.10, max_rounds=2,
-                   max_time_s=1.0, min_samples=2, settle_blocks=1, quick=True)
+                   max_time_s=1.0, min_samples=2, settle_blocks=1, quick=True,
+                   overlap_prepare=True)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -16,7 +16,9 @@ of the project (build_hooks/tools/site_copies.py), so the author's tree is never
    a cold build with the site's own measurements (budget 15 minutes), each split into imports,
    compilation, timed measurement, fresh processes and everything else
    (tools/cold_split.py), with the topics over their own budget. Each framework's worker must
-   start once per build.
+   start once per build. The full cold build runs first: its records then warm the copies for
+   step 1 (which would otherwise measure everything once more when the project's cache is
+   empty). Each says whether it made the compiler start-up the machine keeps or found it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -203,10 +206,15 @@ def _cold_build(config: Path, scratch: Path, env: dict[str, str], quick: bool, l
     log_text = process.stdout + process.stderr
     result: dict[str, Any] = {
         "seconds": seconds, "ok": process.returncode == 0,
+        "cache_dir": cold_env["COMPARISON_CACHE_DIR"],
         "budget_s": QUICK_COLD_BUDGET_S if quick else FULL_COLD_BUDGET_S,
         "topics_measured": len(re.findall(r"Measuring topic \d+/\d+", log_text)),
         "worker_starts": {name: len(re.findall(rf"Starting the {name} worker \(", log_text))
-                          for name in ("JAX", "PyTorch")}}
+                          for name in ("JAX", "PyTorch")},
+        # Whether this build made the compiler start-up the machine keeps, or found it
+        # (run/compiler_start.py): an earlier build on the machine saves that much.
+        "compiler_start_made": sorted(set(re.findall(
+            r"Starting the (\S+) compilers once in a process of their own", log_text)))}
     # One start per framework, and one more for each topic that runs in workers of its own.
     from build_hooks.spec.topics import discover_topics
 
@@ -218,6 +226,16 @@ def _cold_build(config: Path, scratch: Path, env: dict[str, str], quick: bool, l
         result["split"] = {**cold_split(json.loads((site / "results.json").read_text()),
                                         seconds), "quick": quick}
     return result
+
+
+def _seed_cache(records: Path, project: Path) -> None:
+    """Copy a cold build's topic records into a project copy's comparison cache."""
+    comparison = (load_config_file(project / "mkdocs.yml").get("extra") or {}).get(
+        "comparison") or {}
+    cache = project / comparison.get("cache_dir", ".cache/comparison")
+    cache.mkdir(parents=True, exist_ok=True)
+    for record in records.glob("*.json"):
+        shutil.copyfile(record, cache / record.name)
 
 
 def run_bench(config_file: Path, repeats: int, log: Log, full: bool = False,
@@ -232,6 +250,13 @@ def run_bench(config_file: Path, repeats: int, log: Log, full: bool = False,
         scratch_dir = Path(scratch)
         whole = copy_project(config_file, scratch_dir / "whole")
         small = copy_project(config_file, scratch_dir / "small", SMALL_SITE)
+        cold: dict[str, Any] = {}
+        if full:
+            # First, so that its records warm the copies' caches: a full cold build is what
+            # the warm rebuilds would otherwise start with when the project's cache is empty.
+            cold["full"] = _cold_build(whole, scratch_dir, env, False, log)
+            for copy in (whole, small):
+                _seed_cache(Path(cold["full"]["cache_dir"]), copy)
         sites = {"all_topics": _warm_comparison(whole, scratch_dir / "whole-builds", env,
                                                 repeats, log, "Whole site"),
                  "three_topics": _warm_comparison(small, scratch_dir / "small-builds", env,
@@ -244,9 +269,7 @@ def run_bench(config_file: Path, repeats: int, log: Log, full: bool = False,
                                    if m.split(".")[0] in ("torch", "jax", "jaxlib"))
         serve = _serve_timings(copy_project(config_file, scratch_dir / "serve"), env,
                                serve_repeats, log)
-        cold = {"quick": _cold_build(whole, scratch_dir, env, True, log)}
-        if full:
-            cold["full"] = _cold_build(whole, scratch_dir, env, False, log)
+        cold = {"quick": _cold_build(whole, scratch_dir, env, True, log), **cold}
     machine = host.machine()
     serve["prose_ratio"] = serve["prose_edit_median_s"] / sites["all_topics"]["warm_median_s"]
     report: dict[str, Any] = {
@@ -336,6 +359,11 @@ def format_report(report: dict[str, Any]) -> str:
                      f"starts JAX {starts['JAX']}, PyTorch {starts['PyTorch']} (expected "
                      f"{cold['expected_worker_starts']} each)"
                      + ("" if cold["ok"] else " -- THE BUILD FAILED"))
+        if "compiler_start_made" in cold:
+            made = cold["compiler_start_made"]
+            lines.append("    compiler start-up kept on this machine: "
+                         + (f"made by this build ({', '.join(made)})" if made
+                            else "found, made by an earlier build"))
         if "split" in cold:
             lines += format_split(cold["split"], f"where the {label} cold build's time went")
     goals = meets_targets(report)

@@ -1,0 +1,174 @@
+"""Untimed work side by side, and the compiler start-up each machine keeps across builds."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from build_hooks.pipeline import run_build
+from build_hooks.run import compiler_start
+from build_hooks.run.compiler_start import CompilerStarts, start_key
+from build_hooks.run.parallel import side_by_side
+from build_hooks.run.process import worker_environment
+from build_hooks.spec.settings import MeasureSettings
+
+from .conftest import import_blocker
+from .test_runner import settings_for
+
+
+def test_side_by_side_runs_the_calls_at_once_and_keeps_their_order():
+    barrier = threading.Barrier(2, timeout=10)  # broken if the calls ran one after the other
+
+    def call(value: int) -> int:
+        barrier.wait()
+        return value * 10
+
+    assert side_by_side({"b": lambda: call(2), "a": lambda: call(1)}) == {"b": 20, "a": 10}
+    assert list(side_by_side({"b": lambda: 2, "a": lambda: 1})) == ["b", "a"]
+
+
+def test_side_by_side_raises_the_first_error_after_every_call_finished():
+    finished = []
+
+    def slow() -> None:
+        time.sleep(0.2)
+        finished.append("slow")
+
+    def fails() -> None:
+        raise ValueError("first")
+
+    with pytest.raises(ValueError, match="first"):
+        side_by_side({"fails": fails, "slow": slow})
+    assert finished == ["slow"]
+
+
+@pytest.fixture
+def starts_for(tmp_path):
+    def make(frameworks=("jax",), env=None, messages=None):
+        (tmp_path / "project").mkdir(exist_ok=True)
+        settings = settings_for(tmp_path / "project", [], frameworks=tuple(frameworks))
+        base = {**worker_environment(tmp_path / "run"), **(env or {})}
+        log = messages.append if messages is not None else (lambda message: None)
+        return CompilerStarts(settings, base, log, root=tmp_path / "kept")
+    return make
+
+
+@pytest.mark.slow
+def test_a_framework_start_up_is_made_once_and_found_by_later_builds(starts_for, tmp_path):
+    messages: list[str] = []
+    first = starts_for(messages=messages)
+    path, info = first.folder("jax", timeout=120)
+    assert info == {"status": "ok"} and path is not None and path.is_dir()
+    assert first.made == {"jax": True}
+    assert [m for m in messages if "compilers once" in m] == [
+        f"Starting the JAX compilers once in a process of their own, kept for later builds "
+        f"in {path}"]
+    # What the warm-up left: JAX's persistent cache holds the tiny function it compiled.
+    assert any((path / "jax").iterdir())
+    # Nothing half-made is left beside it.
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == [path.name]
+    later_messages: list[str] = []
+    later = starts_for(messages=later_messages)
+    assert later.folder("jax", timeout=120) == (path, {"status": "ok"})
+    assert later.made == {"jax": False} and later_messages == []
+    # A cold fresh process gets a copy of it.
+    copied = tmp_path / "cold-0"
+    assert later.copy_into("jax", copied, timeout=120) == {"status": "ok"}
+    assert sorted(p.name for p in (copied / "jax").iterdir()) == \
+        sorted(p.name for p in (path / "jax").iterdir())
+
+
+def test_the_key_follows_the_device_variables_of_the_workers_environment():
+    base = {"PATH": "/bin"}
+    assert start_key("jax", base) == start_key("jax", {**base, "UNRELATED": "1"})
+    assert start_key("jax", base) != start_key("jax", {**base, "JAX_PLATFORMS": "cpu"})
+    assert start_key("jax", base) != start_key("jax", {**base, "COMPARISON_DEVICE": "cpu"})
+    assert start_key("jax", base) != start_key("pytorch", base)
+
+
+def test_a_pytorch_worker_gets_a_copy_in_its_inductor_and_triton_folders(starts_for, tmp_path):
+    starts = starts_for(frameworks=("pytorch",))
+    kept = starts.root / f"pytorch-{start_key('pytorch', starts.base_env)}"
+    for name in ("inductor", "triton", "jax"):
+        (kept / name).mkdir(parents=True)
+        (kept / name / "entry").write_text(name)
+    worker_env = dict(starts.base_env)
+    assert starts.give_worker("pytorch", worker_env, timeout=60) == {"status": "ok"}
+    assert starts.made == {"pytorch": False}  # found: no process was started
+    assert (Path(worker_env["TORCHINDUCTOR_CACHE_DIR"]) / "entry").read_text() == "inductor"
+    assert (Path(worker_env["TRITON_CACHE_DIR"]) / "entry").read_text() == "triton"
+    # JAX's build workers keep no disk cache: nothing is made or copied for them.
+    jax_starts = starts_for()
+    assert jax_starts.give_worker("jax", dict(jax_starts.base_env), timeout=60) == \
+        {"status": "ok"}
+    assert not list(starts.root.glob("jax-*"))
+
+
+@pytest.mark.slow
+def test_a_framework_that_cannot_start_leaves_nothing_behind(starts_for, tmp_path):
+    blocker = import_blocker(tmp_path / "blocker", ("jax", "jaxlib"))
+    starts = starts_for(env={"PYTHONPATH": blocker + os.pathsep +
+                             worker_environment(tmp_path / "run")["PYTHONPATH"]})
+    path, info = starts.folder("jax", timeout=60)
+    assert path is None and info["status"] == "not_run"
+    assert "jax" in info["error"]["message"]
+    assert list(starts.root.iterdir()) == []
+
+
+def test_folders_of_the_same_framework_unused_for_a_week_are_removed(starts_for, tmp_path,
+                                                                    monkeypatch):
+    starts = starts_for()
+    old, recent, other = (starts.root / name for name in ("jax-old", "jax-recent",
+                                                          "pytorch-old"))
+    for folder in (old, recent, other):
+        folder.mkdir(parents=True)
+    week_ago = time.time() - compiler_start.UNUSED_AFTER_S - 60
+    for folder in (old, other):
+        os.utime(folder, (week_ago, week_ago))
+    keep = starts.root / "jax-new"
+    keep.mkdir()
+    starts._remove_unused("jax", keep)
+    assert sorted(p.name for p in starts.root.iterdir()) == ["jax-new", "jax-recent",
+                                                            "pytorch-old"]
+
+
+@pytest.mark.slow
+def test_quick_mode_prepares_both_frameworks_at_once_and_keeps_the_row_order(tmp_path,
+                                                                            monkeypatch):
+    """Each side's setup records when it ran and sleeps: in quick mode the two overlap, in a
+    full measurement they never do; the rows come out in the same order either way."""
+    spans = tmp_path / "spans.log"
+    monkeypatch.setenv("SPANS_LOG", str(spans))
+    orders = {}
+    for overlap in (True, False):
+        spans.write_text("")
+        measure = dataclasses.replace(MeasureSettings.quick_mode(), overlap_prepare=overlap)
+        settings = settings_for(tmp_path / f"overlap-{overlap}", ["double"], measure=measure)
+        for framework in ("jax", "pytorch"):
+            side = settings.snippets_dir / "double" / f"{framework}.py"
+            side.write_text(side.read_text().replace(
+                "def setup(", "def _setup(") + (
+                "\n\ndef setup(inputs, device):\n"
+                "    import os, time\n"
+                "    start = time.time()\n"
+                "    time.sleep(0.5)\n"
+                "    result = _setup(inputs, device)\n"
+                "    with open(os.environ['SPANS_LOG'], 'a') as log:\n"
+                "        log.write(f'{start} {time.time()}\\n')\n"
+                "    return result\n"))
+        results = run_build(settings, lambda message: None)
+        assert all(row["status"] == "ok" for row in results.data["results"])
+        orders[overlap] = [(r["framework"], r["size"]) for r in results.data["results"]]
+        lines = [tuple(map(float, line.split())) for line in spans.read_text().splitlines()]
+        assert len(lines) == 4  # two sizes, two sides
+        pairs = [sorted(lines[0:2]), sorted(lines[2:4])]
+        overlapping = [first[1] > second[0] for first, second in pairs]
+        assert overlapping == [overlap, overlap], lines
+        described = results.data["environment"]["measurement"]
+        assert described["overlap_prepare"] is overlap
+    assert orders[True] == orders[False]
