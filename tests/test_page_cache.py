@@ -294,18 +294,84 @@ def _pages_file(site: FixtureSite) -> Path:
     return site.root / ".cache" / "pages" / "pages.json"
 
 
+def _search_counts(log: str) -> tuple[int, int]:
+    found = re.search(r"Pages indexed from the search cache: (\d+), by the search plugin: "
+                      r"(\d+)", log)
+    assert found, log
+    return int(found[1]), int(found[2])
+
+
+def _search_file(site: FixtureSite) -> Path:
+    return site.root / ".cache" / "pages" / "search.json"
+
+
 @pytest.mark.slow
 def test_a_warm_build_writes_the_same_site_as_one_without_the_page_cache(site):
     _pages_file(site).unlink()
+    _search_file(site).unlink()
     cold = site.build("-v", tool="properdocs")
     assert cold.returncode == 0, cold.stderr
     assert "Rendering every page" in cold.stderr and _counts(cold.stderr) == (0, 5)
+    assert "Indexing every page for search" in cold.stderr
+    assert _search_counts(cold.stderr) == (0, 5)
     expected = _outputs(site)
     assert len(expected) == 7  # five pages, 404.html and the search index
     warm = site.build("-v", tool="properdocs")
     assert warm.returncode == 0, warm.stderr
-    assert _counts(warm.stderr) == (5, 0)
-    assert _outputs(site) == expected
+    assert _counts(warm.stderr) == (5, 0) and _search_counts(warm.stderr) == (5, 0)
+    assert _outputs(site) == expected  # the HTML and the search index, byte for byte
+
+
+@pytest.mark.slow
+def test_search_entries_come_from_the_cache_until_their_page_changes(site):
+    assert site.build().returncode == 0
+    path = _search_file(site)
+    stored = json.loads(path.read_text())
+    assert stored["format"] == "jax-vs-pytorch/search-cache" and len(stored["pages"]) == 5
+    # A mark put into every kept entry reaches the index: no kept page was parsed again.
+    for entries in stored["pages"].values():
+        for entry in entries:
+            entry["text"] = "KEPT " + entry["text"]
+    path.write_text(json.dumps(stored))
+    guide = site.root / "docs" / "guide.md"
+    guide.write_text(guide.read_text().replace("Prose with", "Searchable prose with"))
+    build = site.build("-v", tool="properdocs")
+    assert build.returncode == 0, build.stderr
+    assert _search_counts(build.stderr) == (4, 1)
+    docs = json.loads((site.root / "site" / "search" / "search_index.json").read_text())["docs"]
+    guide_entries = [d for d in docs if d["location"].startswith("guide/")]
+    others = [d for d in docs if not d["location"].startswith("guide/")]
+    assert guide_entries and all(not d["text"].startswith("KEPT") for d in guide_entries)
+    assert any("Searchable prose" in d["text"] for d in guide_entries)
+    assert others and all(d["text"].startswith("KEPT") for d in others)
+    # The file keeps this build's five pages: the guide's old entries are gone.
+    assert len(json.loads(path.read_text())["pages"]) == 5
+
+
+@pytest.mark.slow
+def test_a_page_excluded_from_search_stays_out_and_a_damaged_file_means_indexing_anew(site):
+    (site.root / "docs" / "hidden.md").write_text(
+        "---\nsearch:\n  exclude: true\n---\n\n# Hidden\n\nNot in the index.\n")
+    _search_file(site).write_text("{not json")
+    for _ in range(2):
+        build = site.build("-v", tool="properdocs")
+        assert build.returncode == 0, build.stderr
+        docs = json.loads((site.root / "site" / "search" / "search_index.json").read_text())
+        assert not [d for d in docs["docs"] if d["location"].startswith("hidden/")]
+        assert len(json.loads(_search_file(site).read_text())["pages"]) == 5
+    assert _search_counts(build.stderr) == (5, 0)
+
+
+@pytest.mark.slow
+def test_a_site_without_the_search_plugin_builds_and_keeps_no_entries(site):
+    config = load_config_file(site.root / "mkdocs.yml")
+    config["plugins"] = [p for p in config["plugins"] if p != "search"]
+    (site.root / "mkdocs.yml").write_text(yaml.dump(config, sort_keys=False))
+    _search_file(site).unlink()
+    build = site.build("-v", tool="properdocs")
+    assert build.returncode == 0, build.stderr
+    assert _search_counts(build.stderr) == (0, 0)
+    assert not (site.root / "site" / "search" / "search_index.json").exists()
 
 
 @pytest.mark.slow

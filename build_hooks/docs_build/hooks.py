@@ -15,7 +15,7 @@ from mkdocs.plugins import event_priority
 from build_hooks.assemble.diagnostics import site_problems
 from build_hooks.docs_build import session
 from build_hooks.pipeline import build_site
-from build_hooks.render import highlight, page_cache
+from build_hooks.render import highlight, page_cache, search_cache
 from build_hooks.render.directives import DirectiveError, PageContext, expand_directives
 from build_hooks.run.devices import DeviceMismatch
 from build_hooks.spec.settings import load_settings
@@ -43,6 +43,9 @@ def on_pre_build(config: MkDocsConfig) -> None:
     problem = page_cache.CACHE.open(current.settings.cache_dir / "pages" / "pages.json")
     if problem:
         log.debug(f"Rendering every page: {problem}")
+    problem = search_cache.CACHE.open(current.settings.cache_dir / "pages" / "search.json")
+    if problem:
+        log.debug(f"Indexing every page for search: {problem}")
     try:
         current.site = build_site(current.settings, log.info)
     except (TopicError, DeviceMismatch) as error:
@@ -73,7 +76,21 @@ def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -
     return page_cache.CACHE.after_render(html, page, files)
 
 
+@event_priority(100)  # before Material's search plugin indexes the page
+def on_page_context(context: dict, page: Page, config: MkDocsConfig, nav) -> dict:
+    search_cache.CACHE.before_index(page, config)
+    return context
+
+
+def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
+    search_cache.CACHE.after_index(page)
+    return output
+
+
 def on_post_build(config: MkDocsConfig) -> None:
+    search_cache.CACHE.close()
+    log.debug(f"Pages indexed from the search cache: {search_cache.CACHE.hits}, "
+              f"by the search plugin: {search_cache.CACHE.misses}")
     page_cache.CACHE.close()
     log.debug(f"Pages from the page cache: {page_cache.CACHE.hits}, "
               f"rendered: {page_cache.CACHE.misses}")
