@@ -10,7 +10,14 @@ import urllib.request
 
 import pytest
 
-from build_hooks.tools.audit import AuditError, _CompressingHandler, heaviest_topic_page
+from build_hooks.tools.audit import (
+    MOBILE_CALIBRATED,
+    AuditError,
+    _CompressingHandler,
+    calibrated_slowdown,
+    format_report,
+    heaviest_topic_page,
+)
 
 
 @pytest.fixture
@@ -53,3 +60,27 @@ def test_the_heaviest_topic_page_is_audited(tmp_path):
     assert heaviest_topic_page(tmp_path) == "topics/large/"
     with pytest.raises(AuditError, match="no topic page"):
         heaviest_topic_page(tmp_path / "empty")
+
+
+@pytest.mark.parametrize("index, slowdown", [
+    (1533, 4.0),   # the host the mobile preset's 4x is meant for
+    (2000, 6.0), (1300, 3.0), (1050, 2.5), (800, 2.0), (475, 1.5), (150, 1.0),
+    (100, 1.0),    # slower than the emulated phone: no throttling, not a speed-up
+])
+def test_the_mobile_slowdown_is_calibrated_to_the_host_as_lighthouse_documents(index, slowdown):
+    assert calibrated_slowdown(index) == pytest.approx(slowdown, abs=0.01)
+
+
+def test_the_report_shows_both_mobile_runs_and_checks_the_calibrated_one():
+    scores = {"performance": 0.95, "accessibility": 1, "best-practices": 1, "seo": 1}
+    result = {"tool": "lighthouse", "measured_at": "now", "target": 0.98,
+              "mobile_performance_target": 0.9,
+              "scores": {"/": {"desktop": scores, "mobile": {**scores, "performance": 0.7},
+                               MOBILE_CALIBRATED: scores}},
+              "audits_below_1": {"/": []},
+              "host": {"/": {"benchmark_index": 700.0, "cpu_slowdown": 1.85}},
+              "meets_target": False, "meets_mobile_target": True}
+    text = format_report(result)
+    assert "benchmarkIndex 700, so mobile, calibrated slows the CPU 1.85x" in text
+    assert "mobile, calibrated" in text and "0.70" in text
+    assert "meets the mobile targets (mobile, calibrated)" in text
