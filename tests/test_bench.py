@@ -116,3 +116,37 @@ def test_cold_split_adds_up_to_the_wall_time_and_names_topics_over_budget():
     assert "over their budget: a 20 s > 10 s" in text and "b 9" not in text
     quick = "\n".join(format_split({**split, "quick": True}, "cold"))
     assert "budget" not in quick  # budgets are for full measurements
+
+
+def test_a_full_cold_builds_records_warm_a_copys_cache(tmp_path):
+    """The full cold build runs first; its records go where each copy's mkdocs.yml keeps
+    its cache, so the warm rebuilds do not measure everything again."""
+    records = tmp_path / "cold-cache"
+    records.mkdir()
+    (records / "matmul.json").write_text('{"record": 1}')
+    (records / "machine-probe.json").write_text('{"probe": 1}')
+    project = make_site(tmp_path / "copy", [], settings={"cache_dir": "elsewhere/cache"}).root
+    bench._seed_cache(records, project)
+    assert sorted(p.name for p in (project / "elsewhere" / "cache").iterdir()) == \
+        ["machine-probe.json", "matmul.json"]
+
+
+def test_the_report_says_whether_a_cold_build_made_the_kept_compiler_start_up():
+    site = {"topics": 1, "html_mb": 1.0, "warm_median_s": 2.0, "warm_rebuild_s": [2.0],
+            "without_hooks_median_s": 1.9, "ratio": 1.05, "prerendered_median_s": 3.0,
+            "hooks_html_mb": 0.5, "extra_s_per_added_mb": 0.2}
+    cold = {"seconds": 100.0, "budget_s": 240.0, "ok": True, "topics_measured": 1,
+            "worker_starts": {"JAX": 1, "PyTorch": 1}, "expected_worker_starts": 1}
+    report = {"machine": {"cpu": "CPU", "schedulable_cores": 2}, "machine_name": "m",
+              "measured_at": "now", "sites": {"all_topics": site, "three_topics": site},
+              "warm_target": 1.1, "serve_target": 1.2, "rows": 1, "noisy_rows": 0,
+              "comparisons": 1, "inconclusive": 0, "framework_modules_imported_by_mkdocs": [],
+              "serve": {"prose_page": "p.md", "prose_edit_median_s": 2.0, "prose_ratio": 1.0,
+                        "snippet_topic": "t", "snippet_edit_s": 9.0,
+                        "snippet_edit_topics_measured": ["t"]},
+              "cold": {"full": {**cold, "compiler_start_made": ["PyTorch"]},
+                       "quick": {**cold, "compiler_start_made": []}}}
+    text = bench.format_report(report)
+    assert "compiler start-up kept on this machine: made by this build (PyTorch)" in text
+    assert "compiler start-up kept on this machine: found, made by an earlier build" in text
+    assert "met   warm rebuild within 1.10x of the hook-less build" in text
