@@ -125,9 +125,10 @@ def test_a_full_cold_builds_records_warm_a_copys_cache(tmp_path):
     records.mkdir()
     (records / "matmul.json").write_text('{"record": 1}')
     (records / "machine-probe.json").write_text('{"probe": 1}')
-    project = make_site(tmp_path / "copy", [], settings={"cache_dir": "elsewhere/cache"}).root
-    bench._seed_cache(records, project)
-    assert sorted(p.name for p in (project / "elsewhere" / "cache").iterdir()) == \
+    site = make_site(tmp_path / "site", ["double"], settings={"cache_dir": "elsewhere/cache"})
+    config = copy_project(site.root / "mkdocs.yml", tmp_path / "copy")  # as run_bench does
+    bench._seed_cache(records, config)
+    assert sorted(p.name for p in (tmp_path / "copy" / "elsewhere" / "cache").iterdir()) == \
         ["machine-probe.json", "matmul.json"]
 
 

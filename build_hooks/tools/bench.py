@@ -228,11 +228,11 @@ def _cold_build(config: Path, scratch: Path, env: dict[str, str], quick: bool, l
     return result
 
 
-def _seed_cache(records: Path, project: Path) -> None:
-    """Copy a cold build's topic records into a project copy's comparison cache."""
-    comparison = (load_config_file(project / "mkdocs.yml").get("extra") or {}).get(
-        "comparison") or {}
-    cache = project / comparison.get("cache_dir", ".cache/comparison")
+def _seed_cache(records: Path, config: Path) -> None:
+    """Copy a cold build's topic records into the comparison cache of a project copy (its
+    mkdocs.yml, as `copy_project` returns it)."""
+    comparison = (load_config_file(config).get("extra") or {}).get("comparison") or {}
+    cache = config.parent / comparison.get("cache_dir", ".cache/comparison")
     cache.mkdir(parents=True, exist_ok=True)
     for record in records.glob("*.json"):
         shutil.copyfile(record, cache / record.name)
