@@ -63,6 +63,13 @@ def test_a_copy_with_some_topics_builds_warm_without_touching_the_original(built
     assert "Topic 'returns_scalar'" not in done.stderr
     after = {p: p.read_bytes() for p in before}
     assert after == before
+    # A copy of the copy (serve's, in run_bench) keeps the hooks and the filled cache.
+    again = copy_project(config, tmp_path / "again")
+    assert load_config_file(again)["hooks"] == copied["hooks"]
+    cache = tmp_path / "copy" / ".cache"  # the fixture sites keep their cache there
+    assert sorted(p.name for p in cache.glob("*.json")) == \
+        sorted(p.name for p in (tmp_path / "again" / ".cache").glob("*.json"))
+    assert list(cache.glob("double*.json"))
     with pytest.raises(ValueError, match="no topic named nonesuch"):
         copy_project(built_site.root / "mkdocs.yml", tmp_path / "bad", ["nonesuch"])
 
