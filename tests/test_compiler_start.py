@@ -172,3 +172,45 @@ def test_quick_mode_prepares_both_frameworks_at_once_and_keeps_the_row_order(tmp
         described = results.data["environment"]["measurement"]
         assert described["overlap_prepare"] is overlap
     assert orders[True] == orders[False]
+
+
+class _MarkedStarts:
+    """Stands in for CompilerStarts: the 'start-up' it copies is one marked file."""
+
+    def copy_into(self, framework: str, destination: Path, timeout: float) -> dict:
+        destination.mkdir(parents=True, exist_ok=True)
+        (destination / f"{framework}-start-up").write_text("made by the compiler warm-up")
+        return {"status": "ok"}
+
+
+@pytest.mark.parametrize("state", ["cold", "warm"])
+def test_every_fresh_process_cache_starts_from_the_compiler_start_up(tmp_path, monkeypatch,
+                                                                     state):
+    """Cold: each timed process gets a copy of the start-up alone. Warm: the untimed priming
+    process starts from it too (a machine that ran the script once had started the compilers
+    before), and the timed processes then find the start-up and what the priming added."""
+    from types import SimpleNamespace
+
+    from build_hooks.run import fresh
+
+    seen: list[tuple[str, list[str]]] = []
+
+    def fake_run_once(framework, request, cache_dir, base_env, settings, folder, timeout):
+        seen.append((folder.name, sorted(p.name for p in cache_dir.iterdir())))
+        (cache_dir / f"{folder.name}-entry").write_text("compiled")
+        return {"status": "ok", "to_first_result_s": 1.0, "first_call_s": 0.5}
+
+    monkeypatch.setattr(fresh, "run_once", fake_run_once)
+    settings = settings_for(tmp_path / "project", [], frameworks=("jax",))
+    runs = fresh.FreshRuns(settings, {}, tmp_path / "topic", _MarkedStarts())
+    request = SimpleNamespace(capture_prefix=str(tmp_path / "captures" / "last"))
+    records = runs.measure("step", state, {"jax": request}, {"jax": str(tmp_path / "jax")},
+                           {"jax": 100.0}, {"jax": 0.0})
+    assert records["jax"]["status"] == "ok"
+    samples = max(2, settings.measure.min_samples)
+    if state == "cold":
+        assert seen == [(f"run-{i}", ["jax-start-up"]) for i in range(samples)]
+    else:
+        assert seen[0] == ("priming", ["jax-start-up"])
+        assert seen[1] == ("run-0", ["jax-start-up", "priming-entry"])
+        assert len(seen) == samples + 1 and records["jax"]["fresh"]["cache"] == "warm"

@@ -12,8 +12,9 @@ first call with whatever it compiles or loads from the cache.
   leaves there (a copy of the folder one untimed process made by running the harness's
   compiler warm-up, kept across builds: run/compiler_start.py; Inductor's instruction-set
   probes, say), as on a machine that has used the framework before but never ran this code;
-- warm: one process first runs the variant untimed to fill a folder, then every timed process
-  starts with that folder, as on the second run of a script.
+- warm: a folder starts as a cold one does (a copy of the compiler start-up), one process runs
+  the variant untimed in it, then every timed process starts with that folder, as on the
+  second run of a script on that machine.
 
 The timed runs alternate between the frameworks, one process at a time; the untimed ones (the
 warm cache's filling, making a missing compiler start-up folder) run side by side. Each run
@@ -93,8 +94,7 @@ class FreshRuns:
         order = list(requests)
         if state == "warm":  # fill each framework's cache once, untimed, side by side
             filled = side_by_side({fw: functools.partial(
-                self._run, fw, requests, base / fw / "cache", base / fw / "priming", remaining,
-                spent) for fw in order})
+                self._fill, fw, requests, base / fw, remaining, spent) for fw in order})
             records.update({fw: {"priming": filled[fw]} for fw in order})
         else:  # what starting the compilers leaves in a cache folder, copied for each run
             made = side_by_side({fw: functools.partial(self._template, fw, base / fw / "template",
@@ -128,6 +128,15 @@ class FreshRuns:
                                      max(remaining[framework] - spent[framework], 0.0))
         spent[framework] += time.monotonic() - started
         return info
+
+    def _fill(self, framework: str, requests: dict[str, Prepare], folder: Path,
+              remaining: dict[str, float], spent: dict[str, float]) -> dict[str, Any]:
+        """The warm cache: the compiler start-up, then the variant run once (untimed)."""
+        made = self._template(framework, folder / "cache", remaining, spent)
+        if made["status"] != "ok":
+            return made
+        return self._run(framework, requests, folder / "cache", folder / "priming", remaining,
+                         spent)
 
     def _run(self, framework: str, requests: dict[str, Prepare], cache: Path, folder: Path,
              remaining: dict[str, float], spent: dict[str, float]) -> dict[str, Any]:
