@@ -6,9 +6,10 @@ on the machine (another process, thermal state) hits both sides alike. A turn th
 other framework starts with `settle_blocks` blocks that are run and discarded: the block right
 after a switch was measured slower, a cost of the switch rather than of the framework. After
 the first `rounds`, a variant whose verdict is still inconclusive (and whose ratio's interval
-is wider than `target_ci_width`) gets more rounds, up to `max_rounds` or its time budget. Only
-one request is in flight at any time: measurements never overlap. Each framework has
-`timeout_s` per topic.
+is wider than `target_ci_width`) gets more rounds, up to `max_rounds` or its time budget. A
+timed request is the only one in flight: measurements never overlap. Untimed work runs side by
+side (run/parallel.py): starting the workers, warming their compilers up, and in quick mode
+(whose pages say so) the two sides' preparation. Each framework has `timeout_s` per topic.
 """
 
 from __future__ import annotations
