@@ -21,7 +21,7 @@ from build_hooks.records.cache import (
     sources_part,
 )
 from build_hooks.records.history import changes_between
-from build_hooks.render.charts import SUMMARY, make_charts, make_summary_chart
+from build_hooks.render.charts import SUMMARY, draw_charts, summary_wanted, topic_wanted
 from build_hooks.spec.settings import Settings
 from build_hooks.spec.topics import Topic, discover_topics
 
@@ -86,10 +86,14 @@ def _machine_results(topics: list[Topic], records: dict[str, dict[str, Any]],
     shown = [t for t in topics if t.name in records]
     ordered = [(t, records[t.name], sources[t.name]) for t in shown]
     data = assemble(ordered, machine, name, settings, probe)
-    charts = {t.name: make_charts(t, [r for r in data["results"] if r["topic"] == t.name],
-                                  settings.cache_dir, name) for t in shown}
-    charts[SUMMARY] = make_summary_chart(shown, data, settings.cache_dir, name,
-                                         settings.min_speedup, 1 - settings.significance_level)
+    # Every chart of the machine at once, so that the missing ones are drawn side by side.
+    wanted = {t.name: topic_wanted(t, [r for r in data["results"] if r["topic"] == t.name],
+                                   name) for t in shown}
+    wanted[SUMMARY] = summary_wanted(shown, data, name, settings.min_speedup,
+                                     1 - settings.significance_level)
+    drawn = iter(draw_charts([w for group in wanted.values() for w in group],
+                             settings.cache_dir))
+    charts = {owner: [next(drawn) for _ in group] for owner, group in wanted.items()}
     latest = max((r["measured_at"] for r in records.values()), default=host.now_iso())
     return BuildResults(
         topics=shown, data=data, ran=ran, charts=charts, records=records,

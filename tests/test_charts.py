@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from build_hooks.assemble.model import BuildResults
@@ -135,3 +137,22 @@ def test_the_forest_is_drawn_labelled_and_shown_on_the_page(tmp_path):
     figure = chart_figure(chart, "index.md", "Same numbers below.")
     assert f"(charts/{chart.name}-dark.svg#only-dark)" in figure
     assert f'height="{chart.size[1]}"' in figure
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to draw apart")
+def test_many_missing_charts_are_drawn_in_processes_of_their_own_the_same_byte_for_byte(
+        tmp_path, monkeypatch):
+    results = build_results(tmp_path, ["double"])
+    topic, rows = results.topics[0], _rows(results, "double")
+    wanted = [want for copy in range(3)
+              for want in charts.topic_wanted(topic, rows, machine_name=f"machine{copy}")]
+    assert len(wanted) >= charts.PARALLEL_FROM  # a build draws these side by side
+    monkeypatch.setattr(charts, "PARALLEL_FROM", len(wanted) + 1)
+    alone = charts.draw_charts(wanted, tmp_path / "alone")  # in this process: the reference
+    monkeypatch.setattr(charts, "PARALLEL_FROM", 1)
+    # Would fail if this process drew: the spawned processes import charts afresh.
+    monkeypatch.setattr(charts, "_draw", lambda *a, **k: pytest.fail("drawn in the build"))
+    apart = charts.draw_charts(wanted, tmp_path / "apart")
+    assert [(c.name, c.svg) for c in apart] == [(c.name, c.svg) for c in alone]
+    assert sorted(p.name for p in (tmp_path / "apart" / "charts").iterdir()) == \
+        sorted(p.name for p in (tmp_path / "alone" / "charts").iterdir())

@@ -9,7 +9,10 @@ Files rather than inline SVG keep the pages small: the browser fetches a chart w
 and MkDocs does not parse tens of kilobytes of SVG per page on every build.
 
 Every point comes from the rows of results.json: median and quartiles per size. Drawing is
-cached by the hash of the plotted numbers, so a warm rebuild never imports matplotlib.
+cached by the hash of the plotted numbers, so a warm rebuild never imports matplotlib. When a
+build misses several drawings (a cold build, another machine's results file added), it draws
+them side by side, one process per core: that happens after the measurements, when nothing is
+being timed, and each drawing is the same byte for byte as one drawn alone.
 """
 
 from __future__ import annotations
@@ -17,8 +20,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import multiprocessing
+import os
 import re
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +48,9 @@ FONT = "ComparisonChartFont"
 COLORS = {"jax": "#3b78e7", "pytorch": "#e8590c"}  # readable on white and on Material's slate
 LINE_STYLES = ["-", "--", ":", "-."]
 MARKERS = ["o", "s", "^", "D"]
+PARALLEL_FROM = 6
+"""Missing drawings from which a build draws them in processes of their own: below it, starting
+the processes (each imports matplotlib) costs more than it saves."""
 
 
 @dataclass(frozen=True)
@@ -262,9 +272,16 @@ def make_summary_chart(topics: list[Topic], data: dict[str, Any], cache_dir: Pat
                        machine_name: str, min_speedup: float,
                        confidence: float = 0.95) -> list[Chart]:
     """The forest plot of one machine's results (none when nothing was compared)."""
+    return draw_charts(summary_wanted(topics, data, machine_name, min_speedup, confidence),
+                       cache_dir)
+
+
+def summary_wanted(topics: list[Topic], data: dict[str, Any], machine_name: str,
+                   min_speedup: float, confidence: float = 0.95) -> list[Wanted]:
+    """The forest plot's spec, prefix and owner (none when nothing was compared)."""
     spec = forest_spec(topics, data["comparisons"], min_speedup, confidence)
     prefix = f"{machine_name}-summary" if machine_name else "summary"
-    return [_cached_chart(spec, prefix, "summary", cache_dir)] if spec else []
+    return [(spec, prefix, "summary")] if spec else []
 
 
 def _style() -> dict[RcKeyType, Any]:
@@ -392,27 +409,68 @@ def _adapt_svg(svg: str, title: str, description: str) -> str:
     return "\n".join(line for line in svg.splitlines() if line.strip()) + "\n"
 
 
+Wanted = tuple[dict[str, Any], str, str]
+"""A chart a page needs: its spec, its file prefix and its owner (a topic, or the summary)."""
+
+
 def make_charts(topic: Topic, rows: list[dict[str, Any]], cache_dir: Path,
                 machine_name: str = "") -> list[Chart]:
     """The topic's charts, drawn only when the numbers changed since the last build."""
+    return draw_charts(topic_wanted(topic, rows, machine_name), cache_dir)
+
+
+def topic_wanted(topic: Topic, rows: list[dict[str, Any]], machine_name: str = ""
+                 ) -> list[Wanted]:
     prefix = f"{machine_name}-{topic.name}" if machine_name else topic.name
-    return [_cached_chart(spec, prefix, topic.name, cache_dir)
-            for spec in chart_specs(topic, rows)]
+    return [(spec, prefix, topic.name) for spec in chart_specs(topic, rows)]
 
 
-def _cached_chart(spec: dict[str, Any], prefix: str, owner: str, cache_dir: Path) -> Chart:
-    """The chart of `spec`, drawn only when no drawing of the same numbers is cached."""
-    key_source = json.dumps({"spec": spec, "code": DRAWING_CODE, "topic": owner},
-                            sort_keys=True)
-    key = hashlib.sha256(key_source.encode()).hexdigest()[:20]
-    path = cache_dir / "charts" / f"{prefix}-{spec['kind']}-{key}.svg"
-    try:
-        svg = path.read_text(encoding="utf-8")
-    except OSError:
-        svg = _adapt_svg(_draw(spec, salt=key), spec["title"], spec["description"])
+def draw_charts(wanted: list[Wanted], cache_dir: Path) -> list[Chart]:
+    """The charts of `wanted`, in order: each read from the cache, or drawn when no drawing
+    of the same numbers is cached (side by side when PARALLEL_FROM or more are missing)."""
+    paths = []
+    for spec, prefix, owner in wanted:
+        key_source = json.dumps({"spec": spec, "code": DRAWING_CODE, "topic": owner},
+                                sort_keys=True)
+        key = hashlib.sha256(key_source.encode()).hexdigest()[:20]
+        paths.append((key, cache_dir / "charts" / f"{prefix}-{spec['kind']}-{key}.svg"))
+    svgs: dict[int, str] = {}
+    for index, (_, path) in enumerate(paths):
+        try:
+            svgs[index] = path.read_text(encoding="utf-8")
+        except OSError:
+            pass
+    missing = [index for index in range(len(wanted)) if index not in svgs]
+    drawn = _draw_all([(wanted[index][0], paths[index][0]) for index in missing])
+    for index, svg in zip(missing, drawn, strict=True):
+        (spec, prefix, _), (_, path) = wanted[index], paths[index]
         for stale in path.parent.glob(f"{prefix}-{spec['kind']}-*.svg"):
             stale.unlink(missing_ok=True)  # drawings of numbers that no longer exist
         write_atomically(path, svg)
-    width, height = spec.get("size", CHART_SIZE)
-    return Chart(spec["kind"], spec["title"], spec["description"], svg, name=path.stem,
-                 size=(width, height))
+        svgs[index] = svg
+    charts = []
+    for index, (spec, _, _) in enumerate(wanted):
+        width, height = spec.get("size", CHART_SIZE)
+        charts.append(Chart(spec["kind"], spec["title"], spec["description"], svgs[index],
+                            name=paths[index][1].stem, size=(width, height)))
+    return charts
+
+
+def _drawing(item: tuple[dict[str, Any], str]) -> str:
+    spec, key = item
+    return _adapt_svg(_draw(spec, salt=key), spec["title"], spec["description"])
+
+
+def _draw_all(items: list[tuple[dict[str, Any], str]]) -> list[str]:
+    """The SVG of each (spec, key): in this process when there are few, else in one process
+    per core (spawned: the MkDocs process may run threads, which forking does not copy)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        (os.cpu_count() or 1)
+    if len(items) >= PARALLEL_FROM and cores > 1:
+        try:
+            with ProcessPoolExecutor(min(cores, len(items)),
+                                     mp_context=multiprocessing.get_context("spawn")) as pool:
+                return list(pool.map(_drawing, items))
+        except (OSError, BrokenProcessPool):
+            pass  # no processes to be had here: draw them in this one
+    return [_drawing(item) for item in items]
