@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from build_hooks.assemble.model import BuildResults
+from build_hooks.core import host
 from build_hooks.render import charts
 
 from .test_render import build_results
@@ -34,7 +33,8 @@ def test_every_plotted_number_is_a_number_in_the_results(tmp_path):
 
 def test_svg_files_are_themed_for_each_palette_and_labelled(tmp_path):
     results = build_results(tmp_path, ["double"])
-    drawn = charts.make_charts(results.topics[0], _rows(results, "double"), tmp_path / "cache")
+    drawn = charts.draw_charts(charts.topic_wanted(results.topics[0], _rows(results, "double")),
+                                tmp_path / "cache")
     chart = drawn[0]
     assert chart.path("light") == f"charts/{chart.name}-light.svg"
     assert chart.name.startswith("double-time-")
@@ -50,8 +50,8 @@ def test_svg_files_are_themed_for_each_palette_and_labelled(tmp_path):
 
 def test_page_shows_the_drawing_for_each_palette_with_a_description(tmp_path):
     results = build_results(tmp_path, ["double"])
-    results.charts["double"] = charts.make_charts(results.topics[0], _rows(results, "double"),
-                                                  tmp_path / "cache")
+    results.charts["double"] = charts.draw_charts(
+        charts.topic_wanted(results.topics[0], _rows(results, "double")), tmp_path / "cache")
     from build_hooks.render.fragments import render_charts
 
     text = render_charts(results.topics[0], results, "topics/double.md")
@@ -65,17 +65,17 @@ def test_page_shows_the_drawing_for_each_palette_with_a_description(tmp_path):
 def test_charts_are_drawn_once_then_read_from_the_cache(tmp_path, monkeypatch):
     results = build_results(tmp_path, ["double"])
     rows = _rows(results, "double")
-    first = charts.make_charts(results.topics[0], rows, tmp_path / "cache")
+    first = charts.draw_charts(charts.topic_wanted(results.topics[0], rows), tmp_path / "cache")
 
     def no_drawing(*args, **kwargs):
         raise AssertionError("drew again although the numbers did not change")
 
     monkeypatch.setattr(charts, "_draw", no_drawing)
-    again = charts.make_charts(results.topics[0], rows, tmp_path / "cache")
+    again = charts.draw_charts(charts.topic_wanted(results.topics[0], rows), tmp_path / "cache")
     assert [c.svg for c in again] == [c.svg for c in first]
     rows[0]["median_s"] *= 2  # new numbers: drawn again
     with pytest.raises(AssertionError, match="drew again"):
-        charts.make_charts(results.topics[0], rows, tmp_path / "cache")
+        charts.draw_charts(charts.topic_wanted(results.topics[0], rows), tmp_path / "cache")
 
 
 def test_no_chart_without_successful_measurements(tmp_path):
@@ -125,8 +125,8 @@ def test_the_forest_plots_each_headline_ratio_with_its_interval_from_the_results
 
 def test_the_forest_is_drawn_labelled_and_shown_on_the_page(tmp_path):
     results = build_results(tmp_path, ["double"])
-    (chart,) = charts.make_summary_chart(results.topics, results.data, tmp_path / "cache",
-                                         "box", 1.05)
+    (chart,) = charts.draw_charts(
+        charts.summary_wanted(results.topics, results.data, "box", 1.05), tmp_path / "cache")
     assert chart.kind == "forest" and chart.name.startswith("box-summary-forest-")
     assert chart.size[1] == 90 + charts.FOREST_ROW_PX * 1
     svg = chart.themed("light")
@@ -139,7 +139,7 @@ def test_the_forest_is_drawn_labelled_and_shown_on_the_page(tmp_path):
     assert f'height="{chart.size[1]}"' in figure
 
 
-@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to draw apart")
+@pytest.mark.skipif(host.schedulable_cores() < 2, reason="needs two cores to draw apart")
 def test_many_missing_charts_are_drawn_in_processes_of_their_own_the_same_byte_for_byte(
         tmp_path, monkeypatch):
     results = build_results(tmp_path, ["double"])

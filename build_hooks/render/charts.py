@@ -21,7 +21,6 @@ import hashlib
 import io
 import json
 import multiprocessing
-import os
 import re
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from build_hooks import FRAMEWORK_LABELS, FRAMEWORKS
 from build_hooks.assemble.model import index_rows
+from build_hooks.core import host
 from build_hooks.core.atomic import write_atomically
 from build_hooks.core.formatting import finite_number, format_seconds
 from build_hooks.render.fragments import CHART_SIZE, variant_title
@@ -268,14 +268,6 @@ def forest_spec(topics: list[Topic], comparisons: list[dict[str, Any]],
                            f"inconclusive. {text}."}
 
 
-def make_summary_chart(topics: list[Topic], data: dict[str, Any], cache_dir: Path,
-                       machine_name: str, min_speedup: float,
-                       confidence: float = 0.95) -> list[Chart]:
-    """The forest plot of one machine's results (none when nothing was compared)."""
-    return draw_charts(summary_wanted(topics, data, machine_name, min_speedup, confidence),
-                       cache_dir)
-
-
 def summary_wanted(topics: list[Topic], data: dict[str, Any], machine_name: str,
                    min_speedup: float, confidence: float = 0.95) -> list[Wanted]:
     """The forest plot's spec, prefix and owner (none when nothing was compared)."""
@@ -413,14 +405,9 @@ Wanted = tuple[dict[str, Any], str, str]
 """A chart a page needs: its spec, its file prefix and its owner (a topic, or the summary)."""
 
 
-def make_charts(topic: Topic, rows: list[dict[str, Any]], cache_dir: Path,
-                machine_name: str = "") -> list[Chart]:
-    """The topic's charts, drawn only when the numbers changed since the last build."""
-    return draw_charts(topic_wanted(topic, rows, machine_name), cache_dir)
-
-
 def topic_wanted(topic: Topic, rows: list[dict[str, Any]], machine_name: str = ""
                  ) -> list[Wanted]:
+    """The topic's charts (for `draw_charts`), with its own prefix and owner."""
     prefix = f"{machine_name}-{topic.name}" if machine_name else topic.name
     return [(spec, prefix, topic.name) for spec in chart_specs(topic, rows)]
 
@@ -464,8 +451,7 @@ def _drawing(item: tuple[dict[str, Any], str]) -> str:
 def _draw_all(items: list[tuple[dict[str, Any], str]]) -> list[str]:
     """The SVG of each (spec, key): in this process when there are few, else in one process
     per core (spawned: the MkDocs process may run threads, which forking does not copy)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-        (os.cpu_count() or 1)
+    cores = host.schedulable_cores()
     if len(items) >= PARALLEL_FROM and cores > 1:
         try:
             with ProcessPoolExecutor(min(cores, len(items)),
