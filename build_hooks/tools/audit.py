@@ -15,6 +15,14 @@ measures, with the formula of Lighthouse's CPU slowdown calculator. So each page
 mobile run with the slowdown calibrated to this host, and both are reported: the preset's
 score, which moves with the host's speed, and the calibrated one, which the mobile target is
 checked against.
+
+One run of Lighthouse moves with whatever else the host is doing, so every page and preset is
+run several times (`AUDIT_RUNS`, 5 by default: Lighthouse's docs/variability.md finds the median
+of five runs about twice as stable as one) and the run reported is the one Lighthouse's own
+`computeMedianRun` would pick (core/lib/median-run.js; the same rule here: closest to the
+median first contentful paint and time to interactive). The calibrated slowdown comes from the
+median `benchmarkIndex` of the mobile preset's runs. Each run's performance score is kept too,
+so the report shows the spread.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import io
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import tempfile
 import threading
@@ -45,6 +54,8 @@ MOBILE_PERFORMANCE_TARGET = 0.90
 COMPRESSED_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml")
 AUDIT_FORMAT = "jax-vs-pytorch/audit"
 MOBILE_CALIBRATED = "mobile, calibrated"
+RUNS = 5
+"""Lighthouse runs per page and preset (AUDIT_RUNS overrides); the median run is reported."""
 
 
 class AuditError(Exception):
@@ -61,6 +72,39 @@ def calibrated_slowdown(benchmark_index: float) -> float:
     if benchmark_index >= 800:
         return 2 + (benchmark_index - 800) / 500
     return max(1.0, 1 + (benchmark_index - 150) / 650)
+
+
+def audit_runs() -> int:
+    value = os.environ.get("AUDIT_RUNS", str(RUNS))
+    try:
+        runs = int(value)
+    except ValueError:
+        runs = 0
+    if runs < 1:
+        raise AuditError(f"AUDIT_RUNS={value!r} is not a number of runs; give a whole number "
+                         f"of 1 or more (the default is {RUNS})")
+    return runs
+
+
+def median_run(reports: list[dict[str, Any]]) -> int:
+    """The index of the run Lighthouse's computeMedianRun (core/lib/median-run.js) picks: the
+    one closest, in Euclidean distance, to the median first contentful paint and the median
+    time to interactive, ties going to the lower time to interactive, then to the earlier run.
+    Lighthouse prefers this to the median score, which a single metric's outlier can move."""
+    def metric(report: dict[str, Any], name: str) -> float:
+        value = (report["audits"].get(name) or {}).get("numericValue")
+        if not isinstance(value, (int, float)):
+            raise AuditError(f"a Lighthouse run has no {name} value; run `make audit` again")
+        return float(value)
+
+    if not reports:
+        raise AuditError("no Lighthouse run to choose from")
+    paints = [metric(report, "first-contentful-paint") for report in reports]
+    interactive = [metric(report, "interactive") for report in reports]
+    paint_median, interactive_median = statistics.median(paints), statistics.median(interactive)
+    return min(range(len(reports)), key=lambda i: (
+        (paint_median - paints[i]) ** 2 + (interactive_median - interactive[i]) ** 2,
+        interactive[i]))
 
 
 def _lighthouse(project_dir: Path, log: Log) -> Path:
@@ -126,6 +170,8 @@ def run_audit(project_dir: Path, site_dir: Path, log: Log) -> dict[str, Any]:
     scores: dict[str, dict[str, dict[str, float]]] = {}
     failing: dict[str, list[str]] = {}
     hosts: dict[str, dict[str, float]] = {}
+    runs = audit_runs()
+    spread: dict[str, dict[str, list[float]]] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="jax-vs-pytorch-audit-") as scratch:
             for page in pages:
@@ -136,13 +182,19 @@ def run_audit(project_dir: Path, site_dir: Path, log: Log) -> dict[str, Any]:
                     elif preset == MOBILE_CALIBRATED:
                         slowdown = hosts["/" + page]["cpu_slowdown"]
                         extra = [f"--throttling.cpuSlowdownMultiplier={slowdown:.2f}"]
-                    log(f"Lighthouse, {preset} preset: /{page}")
-                    report = _lighthouse_report(binary, chromium, base + page, extra,
-                                                Path(scratch) / "report.json")
+                    reports = []
+                    for run in range(runs):
+                        log(f"Lighthouse, {preset} preset: /{page} (run {run + 1}/{runs})")
+                        reports.append(_lighthouse_report(binary, chromium, base + page, extra,
+                                                          Path(scratch) / "report.json"))
+                    report = reports[median_run(reports)]
                     if preset == "mobile":
-                        index = float(report["environment"]["benchmarkIndex"])
+                        index = statistics.median(float(r["environment"]["benchmarkIndex"])
+                                                  for r in reports)
                         hosts["/" + page] = {"benchmark_index": index,
                                              "cpu_slowdown": round(calibrated_slowdown(index), 2)}
+                    spread.setdefault("/" + page, {})[preset] = [
+                        r["categories"]["performance"]["score"] for r in reports]
                     categories = report["categories"]
                     scores.setdefault("/" + page, {})[preset] = {
                         name: categories[name]["score"] for name in CATEGORIES}
@@ -160,7 +212,9 @@ def run_audit(project_dir: Path, site_dir: Path, log: Log) -> dict[str, Any]:
         "measured_at": host.now_iso(), "machine_name": host.machine_name(machine),
         "target": TARGET, "mobile_performance_target": MOBILE_PERFORMANCE_TARGET,
         "served": "gzip-compressed text, as a host serves it",
-        "scores": scores, "audits_below_1": failing,
+        "runs": runs, "scores": scores, "audits_below_1": failing,
+        # Per page and preset: the performance score of every run, the median run's first.
+        "performance_runs": spread,
         # Per page: the host's benchmarkIndex in its mobile run, and the slowdown from it.
         "host": hosts,
         "meets_target": all(score >= TARGET for page in scores.values()
@@ -171,7 +225,7 @@ def run_audit(project_dir: Path, site_dir: Path, log: Log) -> dict[str, Any]:
             for page in scores.values() for name in CATEGORIES),
     }
     return write_versioned(machine_dir(project_dir, result["machine_name"]) / "audit.json",
-                           AUDIT_FORMAT, 2, result)
+                           AUDIT_FORMAT, 3, result)
 
 
 def _lighthouse_report(binary: Path, chromium: str, url: str, extra: list[str],
@@ -188,12 +242,19 @@ def _lighthouse_report(binary: Path, chromium: str, url: str, extra: list[str],
 
 
 def format_report(result: dict[str, Any]) -> str:
-    lines = [f"Lighthouse ({result['tool']}), {result['measured_at']}",
+    runs = result.get("runs", 1)
+    lines = [f"Lighthouse ({result['tool']}), {result['measured_at']}; each row is the median "
+             f"of {runs} run{'s' if runs != 1 else ''} (Lighthouse's computeMedianRun)",
              f"{'page':<28} {'preset':<18} " + " ".join(f"{c:>15}" for c in CATEGORIES)]
     for page, presets in result["scores"].items():
         for preset, scores in presets.items():
             lines.append(f"{page:<28} {preset:<18} " + " ".join(
                 f"{scores[c]:>15.2f}" for c in CATEGORIES))
+    for page, presets in result.get("performance_runs", {}).items():
+        for preset, values in presets.items():
+            if len(values) > 1:
+                lines.append(f"  {page} {preset}: performance over the runs "
+                             f"{min(values):.2f}-{max(values):.2f}")
     for page, audits in result["audits_below_1"].items():
         if audits:
             lines.append(f"  below 1 on {page}: {', '.join(audits)}")
