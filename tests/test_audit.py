@@ -19,6 +19,7 @@ from build_hooks.tools.audit import (
     format_report,
     heaviest_topic_page,
     median_run,
+    valid_runs,
 )
 
 
@@ -109,9 +110,16 @@ def test_the_median_run_breaks_ties_on_the_lower_time_to_interactive_then_the_ea
     assert median_run([_run(1000, 3000), _run(1000, 3000)]) == 0
 
 
-def test_a_run_without_the_metrics_is_an_error_saying_what_to_do():
-    with pytest.raises(AuditError, match="no interactive value; run `make audit` again"):
-        median_run([{"audits": {"first-contentful-paint": {"numericValue": 1.0}}}])
+def test_a_run_that_never_painted_is_left_out_of_the_median():
+    """A run whose page did not paint in time (Lighthouse's NO_FCP) has neither metric; the
+    median is taken among the others, as Lighthouse's filterToValidRuns does."""
+    no_paint = {"audits": {"first-contentful-paint": {}, "interactive": {}},
+                "runtimeError": {"code": "NO_FCP", "message": "The page did not paint"}}
+    runs = [_run(1000, 3000), no_paint, _run(1100, 3100), _run(5000, 9000)]
+    assert valid_runs(runs) == [runs[0], runs[2], runs[3]]
+    assert median_run(valid_runs(runs)) == 1  # medians 1100 and 3100
+    with pytest.raises(AuditError, match="choose among valid_runs"):
+        median_run(runs)
     with pytest.raises(AuditError, match="no Lighthouse run"):
         median_run([])
 
@@ -140,8 +148,11 @@ def test_the_report_says_how_many_runs_each_row_is_the_median_of_and_their_sprea
               "performance_runs": {"/": {"desktop": [0.97, 0.99, 1.0, 0.98, 0.99],
                                          "mobile": [0.9]}},
               "audits_below_1": {"/": []}, "host": {},
+              "dropped_runs": {"/": {MOBILE_CALIBRATED: ["The page did not paint"]}},
               "meets_target": False, "meets_mobile_target": True}
     text = format_report(result)
+    assert ("/ mobile, calibrated: 1 run(s) left out of the median (no first paint or time to "
+            "interactive): The page did not paint") in text
     assert "each row is the median of 5 runs (Lighthouse's computeMedianRun)" in text
     assert "/ desktop: performance over the runs 0.97-1.00" in text
     assert "/ mobile: performance over the runs" not in text  # one run: no spread to show

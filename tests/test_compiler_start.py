@@ -214,3 +214,49 @@ def test_every_fresh_process_cache_starts_from_the_compiler_start_up(tmp_path, m
         assert seen[0] == ("priming", ["jax-start-up"])
         assert seen[1] == ("run-0", ["jax-start-up", "priming-entry"])
         assert len(seen) == samples + 1 and records["jax"]["fresh"]["cache"] == "warm"
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+def test_quick_mode_runs_both_frameworks_fresh_processes_side_by_side(tmp_path, monkeypatch,
+                                                                      overlap):
+    """A full measurement times one new process at a time, alternating the frameworks; quick
+    mode (whose pages say so) starts both frameworks' processes of a turn at once."""
+    import itertools
+    import threading
+    from types import SimpleNamespace
+
+    from build_hooks.run import fresh
+
+    spans: list[tuple[str, str, float, float]] = []
+    lock = threading.Lock()
+
+    def fake_run_once(framework, request, cache_dir, base_env, settings, folder, timeout):
+        started = time.monotonic()
+        time.sleep(0.3)
+        with lock:
+            spans.append((framework, folder.name, started, time.monotonic()))
+        return {"status": "ok", "to_first_result_s": 1.0, "first_call_s": 0.5}
+
+    monkeypatch.setattr(fresh, "run_once", fake_run_once)
+    measure = dataclasses.replace(MeasureSettings.quick_mode(), overlap_prepare=overlap)
+    settings = settings_for(tmp_path / "project", [], measure=measure)
+    runs = fresh.FreshRuns(settings, {}, tmp_path / "topic", _MarkedStarts())
+    frameworks = ("jax", "pytorch")
+    requests = {fw: SimpleNamespace(capture_prefix=str(tmp_path / fw / "last"))
+                for fw in frameworks}
+    records = runs.measure("step", "cold", requests,
+                           {fw: str(tmp_path / fw / "kept") for fw in frameworks},
+                           {fw: 100.0 for fw in frameworks}, {fw: 0.0 for fw in frameworks})
+    samples = max(2, settings.measure.min_samples)
+    for framework in frameworks:
+        assert records[framework]["status"] == "ok"
+        assert len(records[framework]["samples"]) == samples
+        assert [name for fw, name, *_ in spans if fw == framework] == \
+            [f"run-{i}" for i in range(samples)]
+    timed = sorted(spans, key=lambda span: span[2])
+    overlapping = [first[3] > second[2] for first, second in itertools.pairwise(timed)]
+    if overlap:  # each turn's two processes overlap, and a turn starts after the last one
+        assert overlapping == [index % 2 == 0 for index in range(len(timed) - 1)]
+    else:
+        assert not any(overlapping)
+        assert [fw for fw, *_ in timed] == ["jax", "pytorch", "pytorch", "jax"][:len(timed)]

@@ -17,7 +17,9 @@ first call with whatever it compiles or loads from the cache.
   second run of a script on that machine.
 
 The timed runs alternate between the frameworks, one process at a time; the untimed ones (the
-warm cache's filling, making a missing compiler start-up folder) run side by side. Each run
+warm cache's filling, making a missing compiler start-up folder) run side by side. Quick mode
+(drafts and tests, whose pages say so) runs the two frameworks' timed processes side by side
+too, as it does their first calls. Each run
 records its own breakdown (import, first call, compilations and cache hits by the framework's
 own counters).
 """
@@ -102,24 +104,37 @@ class FreshRuns:
             for framework, info in made.items():
                 if info["status"] != "ok":
                     records[framework] = {"failed": info, "priming": info}
+        for framework in order:
+            records.setdefault(framework, {})
         for index in range(runs):
-            for framework in (order if index % 2 == 0 else order[::-1]):
-                record = records.setdefault(framework, {})
-                if record.get("failed"):
-                    continue
-                cache = base / framework / ("cache" if state == "warm" else f"cold-{index}")
-                if state == "cold" and (base / framework / "template").is_dir():
-                    shutil.copytree(base / framework / "template", cache, dirs_exist_ok=True)
-                info = self._run(framework, requests, cache, base / framework / f"run-{index}",
-                                 remaining, spent)
-                record.setdefault("runs", []).append(info)
-                if info.get("status") != "ok":
-                    record["failed"] = info
-                elif state == "cold":
-                    shutil.rmtree(cache, ignore_errors=True)  # cold caches are used once
+            turn = [framework for framework in (order if index % 2 == 0 else order[::-1])
+                    if not records[framework].get("failed")]
+            samples = {framework: functools.partial(
+                self._sample, framework, index, state, base, requests, records[framework],
+                remaining, spent) for framework in turn}
+            if self.settings.measure.overlap_prepare:  # quick mode: the pages say so
+                side_by_side(samples)
+            else:
+                for sample in samples.values():
+                    sample()
         return {framework: self._combine(framework, variant, state, record, prefixes,
                                          requests[framework])
                 for framework, record in records.items()}
+
+    def _sample(self, framework: str, index: int, state: str, base: Path,
+                requests: dict[str, Prepare], record: dict[str, Any],
+                remaining: dict[str, float], spent: dict[str, float]) -> None:
+        """One timed process of `framework`, added to its `record`."""
+        cache = base / framework / ("cache" if state == "warm" else f"cold-{index}")
+        if state == "cold" and (base / framework / "template").is_dir():
+            shutil.copytree(base / framework / "template", cache, dirs_exist_ok=True)
+        info = self._run(framework, requests, cache, base / framework / f"run-{index}",
+                         remaining, spent)
+        record.setdefault("runs", []).append(info)
+        if info.get("status") != "ok":
+            record["failed"] = info
+        elif state == "cold":
+            shutil.rmtree(cache, ignore_errors=True)  # cold caches are used once
 
     def _template(self, framework: str, folder: Path, remaining: dict[str, float],
                   spent: dict[str, float]) -> dict[str, Any]:

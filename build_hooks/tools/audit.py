@@ -86,21 +86,29 @@ def audit_runs() -> int:
     return runs
 
 
-def median_run(reports: list[dict[str, Any]]) -> int:
-    """The index of the run Lighthouse's computeMedianRun (core/lib/median-run.js) picks: the
-    one closest, in Euclidean distance, to the median first contentful paint and the median
-    time to interactive, ties going to the lower time to interactive, then to the earlier run.
-    Lighthouse prefers this to the median score, which a single metric's outlier can move."""
-    def metric(report: dict[str, Any], name: str) -> float:
-        value = (report["audits"].get(name) or {}).get("numericValue")
-        if not isinstance(value, (int, float)):
-            raise AuditError(f"a Lighthouse run has no {name} value; run `make audit` again")
-        return float(value)
+def valid_runs(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The runs with a first contentful paint and a time to interactive (Lighthouse's
+    filterToValidRuns): a run whose page never painted in time (NO_FCP) has neither."""
+    return [report for report in reports
+            if all(isinstance((report["audits"].get(name) or {}).get("numericValue"),
+                              (int, float))
+                   for name in ("first-contentful-paint", "interactive"))]
 
+
+def median_run(reports: list[dict[str, Any]]) -> int:
+    """The index of the run Lighthouse's computeMedianRun (core/lib/median-run.js) picks among
+    valid runs: the one closest, in Euclidean distance, to the median first contentful paint
+    and the median time to interactive, ties going to the lower time to interactive, then to
+    the earlier run. Lighthouse prefers this to the median score, which a single metric's
+    outlier can move."""
     if not reports:
         raise AuditError("no Lighthouse run to choose from")
-    paints = [metric(report, "first-contentful-paint") for report in reports]
-    interactive = [metric(report, "interactive") for report in reports]
+    if len(valid_runs(reports)) != len(reports):
+        raise AuditError("a Lighthouse run has no first-contentful-paint or interactive value; "
+                         "choose among valid_runs(reports)")
+    paints = [float(report["audits"]["first-contentful-paint"]["numericValue"])
+              for report in reports]
+    interactive = [float(report["audits"]["interactive"]["numericValue"]) for report in reports]
     paint_median, interactive_median = statistics.median(paints), statistics.median(interactive)
     return min(range(len(reports)), key=lambda i: (
         (paint_median - paints[i]) ** 2 + (interactive_median - interactive[i]) ** 2,
@@ -172,6 +180,7 @@ def run_audit(project_dir: Path, site_dir: Path, log: Log) -> dict[str, Any]:
     hosts: dict[str, dict[str, float]] = {}
     runs = audit_runs()
     spread: dict[str, dict[str, list[float]]] = {}
+    dropped: dict[str, dict[str, list[str]]] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="jax-vs-pytorch-audit-") as scratch:
             for page in pages:
@@ -187,14 +196,26 @@ def run_audit(project_dir: Path, site_dir: Path, log: Log) -> dict[str, Any]:
                         log(f"Lighthouse, {preset} preset: /{page} (run {run + 1}/{runs})")
                         reports.append(_lighthouse_report(binary, chromium, base + page, extra,
                                                           Path(scratch) / "report.json"))
-                    report = reports[median_run(reports)]
+                    valid = valid_runs(reports)
+                    if not valid:
+                        errors = sorted({str((r.get("runtimeError") or {}).get("message"))
+                                         for r in reports})
+                        raise AuditError(f"no Lighthouse run of /{page} ({preset}) measured a "
+                                         f"first paint and time to interactive: {errors}; "
+                                         "check that the page loads, then run `make audit` "
+                                         "again")
+                    if len(valid) < len(reports):
+                        dropped.setdefault("/" + page, {})[preset] = [
+                            str((r.get("runtimeError") or {}).get("message"))
+                            for r in reports if r not in valid]
+                    report = valid[median_run(valid)]
                     if preset == "mobile":
                         index = statistics.median(float(r["environment"]["benchmarkIndex"])
                                                   for r in reports)
                         hosts["/" + page] = {"benchmark_index": index,
                                              "cpu_slowdown": round(calibrated_slowdown(index), 2)}
                     spread.setdefault("/" + page, {})[preset] = [
-                        r["categories"]["performance"]["score"] for r in reports]
+                        r["categories"]["performance"]["score"] for r in valid]
                     categories = report["categories"]
                     scores.setdefault("/" + page, {})[preset] = {
                         name: categories[name]["score"] for name in CATEGORIES}
@@ -215,6 +236,8 @@ def run_audit(project_dir: Path, site_dir: Path, log: Log) -> dict[str, Any]:
         "runs": runs, "scores": scores, "audits_below_1": failing,
         # Per page and preset: the performance score of every run, the median run's first.
         "performance_runs": spread,
+        # Runs left out of the median (no first paint or time to interactive), with why.
+        "dropped_runs": dropped,
         # Per page: the host's benchmarkIndex in its mobile run, and the slowdown from it.
         "host": hosts,
         "meets_target": all(score >= TARGET for page in scores.values()
@@ -255,6 +278,10 @@ def format_report(result: dict[str, Any]) -> str:
             if len(values) > 1:
                 lines.append(f"  {page} {preset}: performance over the runs "
                              f"{min(values):.2f}-{max(values):.2f}")
+    for page, presets in result.get("dropped_runs", {}).items():
+        for preset, reasons in presets.items():
+            lines.append(f"  {page} {preset}: {len(reasons)} run(s) left out of the median "
+                         f"(no first paint or time to interactive): {'; '.join(reasons)}")
     for page, audits in result["audits_below_1"].items():
         if audits:
             lines.append(f"  below 1 on {page}: {', '.join(audits)}")
