@@ -156,3 +156,55 @@ def test_the_report_says_how_many_runs_each_row_is_the_median_of_and_their_sprea
     assert "each row is the median of 5 runs (Lighthouse's computeMedianRun)" in text
     assert "/ desktop: performance over the runs 0.97-1.00" in text
     assert "/ mobile: performance over the runs" not in text  # one run: no spread to show
+
+
+def test_each_preset_reports_its_median_run_calibrated_from_the_median_index(tmp_path,
+                                                                            monkeypatch):
+    """Lighthouse itself is stood in for (make audit runs the real one): each call returns the
+    next of five runs, one of which never painted."""
+    import itertools
+    import json
+
+    from build_hooks.tools import audit
+
+    site = tmp_path / "site"
+    (site / "topics" / "only").mkdir(parents=True)
+    (site / "index.html").write_text("<p>home</p>")
+    (site / "topics" / "only" / "index.html").write_text("<p>topic</p>")
+    calls: list[list[str]] = []
+    indexes = itertools.cycle([900, 1000, 1100, 1200, 1300])
+    paints = itertools.cycle([1000, 1100, None, 1200, 5000])
+
+    def fake_report(binary, chromium, url, extra, report_path):
+        calls.append(extra)
+        paint = next(paints)
+        categories = {name: {"score": 1, "auditRefs": []} for name in audit.CATEGORIES}
+        categories["performance"]["score"] = None if paint is None else paint / 10000
+        metric = {} if paint is None else {"numericValue": paint}
+        report = {"environment": {"benchmarkIndex": next(indexes)}, "categories": categories,
+                  "audits": {"first-contentful-paint": metric,
+                             "interactive": {} if paint is None else {"numericValue": paint * 3}}}
+        if paint is None:
+            report["runtimeError"] = {"code": "NO_FCP", "message": "The page did not paint"}
+        return report
+
+    monkeypatch.setattr(audit, "_lighthouse_report", fake_report)
+    monkeypatch.setattr(audit, "_lighthouse", lambda project, log: tmp_path / "lighthouse")
+    monkeypatch.setattr(audit.host, "find_chromium", lambda: "/usr/bin/chromium")
+    monkeypatch.delenv("AUDIT_RUNS", raising=False)
+    result = audit.run_audit(tmp_path, site, lambda message: None)
+    assert len(calls) == 2 * 3 * 5  # two pages, three presets, five runs
+    for page in ("/", "/topics/only/"):
+        # The valid paints are 1000, 1100, 1200, 5000: medians 1150 and 3450; 1100 and 1200
+        # are as close, and 1100 has the lower time to interactive.
+        assert result["scores"][page]["desktop"]["performance"] == 0.11
+        assert result["performance_runs"][page]["mobile"] == [0.1, 0.11, 0.12, 0.5]
+        assert result["dropped_runs"][page]["mobile"] == ["The page did not paint"]
+        # The median index of the mobile runs (1100) sets the calibrated slowdown.
+        assert result["host"][page] == {"benchmark_index": 1100,
+                                        "cpu_slowdown": audit.calibrated_slowdown(1100)}
+    calibrated = [extra for extra in calls if extra and "cpuSlowdown" in extra[0]]
+    assert calibrated == [[f"--throttling.cpuSlowdownMultiplier="
+                           f"{audit.calibrated_slowdown(1100):.2f}"]] * 10
+    stored = json.loads(next((tmp_path / "results").glob("*/audit.json")).read_text())
+    assert stored["runs"] == 5 and stored["schema_version"] == 3

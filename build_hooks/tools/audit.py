@@ -197,6 +197,7 @@ def run_audit(project_dir: Path, site_dir: Path, log: Log) -> dict[str, Any]:
                         reports.append(_lighthouse_report(binary, chromium, base + page, extra,
                                                           Path(scratch) / "report.json"))
                     valid = valid_runs(reports)
+                    kept = {id(report) for report in valid}
                     if not valid:
                         errors = sorted({str((r.get("runtimeError") or {}).get("message"))
                                          for r in reports})
@@ -207,7 +208,7 @@ def run_audit(project_dir: Path, site_dir: Path, log: Log) -> dict[str, Any]:
                     if len(valid) < len(reports):
                         dropped.setdefault("/" + page, {})[preset] = [
                             str((r.get("runtimeError") or {}).get("message"))
-                            for r in reports if r not in valid]
+                            for r in reports if id(r) not in kept]
                     report = valid[median_run(valid)]
                     if preset == "mobile":
                         index = statistics.median(float(r["environment"]["benchmarkIndex"])
