@@ -158,3 +158,14 @@ def test_the_report_says_whether_a_cold_build_made_the_kept_compiler_start_up():
     assert "compiler start-up kept on this machine: made by this build (PyTorch)" in text
     assert "compiler start-up kept on this machine: found, made by an earlier build" in text
     assert "met   warm rebuild within 1.10x of the hook-less build" in text
+
+
+def test_the_bench_finds_docs_and_snippets_where_mkdocs_yml_says(tmp_path):
+    from build_hooks.tools.site_copies import project_folders
+
+    config = tmp_path / "mkdocs.yml"
+    config.write_text("site_name: x\ndocs_dir: pages\n"
+                      "extra:\n  comparison:\n    snippets_dir: code\n")
+    assert project_folders(config) == (tmp_path / "pages", tmp_path / "code")
+    config.write_text("site_name: x\n")
+    assert project_folders(config) == (tmp_path / "docs", tmp_path / "snippets")

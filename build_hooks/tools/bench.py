@@ -42,7 +42,12 @@ from build_hooks.core.jsonfile import write_versioned
 from build_hooks.records.archive import machine_dir
 from build_hooks.tools.cold_split import cold_split, format_split
 from build_hooks.tools.serve_timing import ServeSession, measured_topics
-from build_hooks.tools.site_copies import copy_project, html_bytes, load_config_file
+from build_hooks.tools.site_copies import (
+    copy_project,
+    html_bytes,
+    load_config_file,
+    project_folders,
+)
 
 QUIET = {"DISABLE_MKDOCS_2_WARNING": "true", "NO_MKDOCS_2_WARNING": "1"}
 WARM_TARGET = 1.10
@@ -156,25 +161,27 @@ def _warm_comparison(config: Path, scratch: Path, env: dict[str, str], repeats: 
             "prerendered_median_s": statistics.median(times["pre"]), "ratio": warm / without,
             "html_mb": html_bytes(scratch / "warm") / 1e6, "hooks_html_mb": added_mb,
             "extra_s_per_added_mb": (warm - without) / added_mb if added_mb > 0 else None,
-            "topics": len([p for p in (config.parent / "snippets").iterdir()
+            "topics": len([p for p in project_folders(config)[1].iterdir()
                            if (p / "topic.toml").is_file()])}
 
 
 def _serve_timings(config: Path, env: dict[str, str], repeats: int, log: Log
                    ) -> dict[str, Any]:
     """Prose edits and one snippet edit under `properdocs serve`, on a copy of the site."""
-    page = config.parent / "docs" / PROSE_PAGE
-    snippet = config.parent / "snippets" / SNIPPET_TOPIC / "jax.py"
+    docs, snippets = project_folders(config)
+    page = docs / PROSE_PAGE
+    snippet = snippets / SNIPPET_TOPIC / "jax.py"
     original_page, original_snippet = page.read_text(), snippet.read_text()
     log("Serve: starting `properdocs serve` on a copy of the site")
     with ServeSession(config, env) as session:
         prose = []
         for index in range(repeats):
-            log(f"Serve: prose edit {index + 1}/{repeats} of docs/{PROSE_PAGE.as_posix()}")
+            log(f"Serve: prose edit {index + 1}/{repeats} of "
+                f"{page.relative_to(config.parent).as_posix()}")
             edited = original_page + f"\nA sentence added by make bench ({index}).\n"
             prose.append(session.time_edit(page, edited)[0])
-        log(f"Serve: one-snippet edit of snippets/{SNIPPET_TOPIC}/jax.py (that topic is "
-            "measured again)")
+        log(f"Serve: one-snippet edit of {snippet.relative_to(config.parent).as_posix()} (that "
+            "topic is measured again)")
         snippet_s, lines = session.time_edit(snippet, original_snippet +
                                              "\n# A comment added by make bench.\n")
     return {"prose_edit_s": prose, "prose_edit_median_s": statistics.median(prose),
@@ -219,7 +226,7 @@ def _cold_build(config: Path, scratch: Path, env: dict[str, str], quick: bool, l
     from build_hooks.spec.topics import discover_topics
 
     result["expected_worker_starts"] = 1 + sum(
-        1 for topic in discover_topics(config.parent / "snippets") if topic.env)
+        1 for topic in discover_topics(project_folders(config)[1]) if topic.env)
     if process.returncode != 0:
         result["log_tail"] = log_text[-4000:]
     elif (site / "results.json").is_file():

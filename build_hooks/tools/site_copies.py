@@ -30,6 +30,14 @@ def load_config_file(path: Path) -> dict[str, Any]:
         return yaml_load(stream)
 
 
+def project_folders(config_file: Path) -> tuple[Path, Path]:
+    """The project's docs and snippets folders, as its mkdocs.yml names them."""
+    config = load_config_file(config_file)
+    comparison = (config.get("extra") or {}).get("comparison") or {}
+    return (config_file.parent / config.get("docs_dir", "docs"),
+            config_file.parent / comparison.get("snippets_dir", "snippets"))
+
+
 def copy_project(config_file: Path, destination: Path, topics: list[str] | None = None
                  ) -> Path:
     """A copy of the project in `destination` (created), optionally with only `topics`;
