@@ -169,3 +169,11 @@ def test_the_bench_finds_docs_and_snippets_where_mkdocs_yml_says(tmp_path):
     assert project_folders(config) == (tmp_path / "pages", tmp_path / "code")
     config.write_text("site_name: x\n")
     assert project_folders(config) == (tmp_path / "docs", tmp_path / "snippets")
+
+
+def test_folder_names_come_from_mkdocs_yml_with_the_defaults():
+    from build_hooks.tools.site_copies import folder_names
+
+    assert folder_names({}) == ("docs", "snippets", ".cache/comparison")
+    assert folder_names({"docs_dir": "pages", "extra": {"comparison": {
+        "snippets_dir": "code", "cache_dir": "kept"}}}) == ("pages", "code", "kept")

@@ -44,6 +44,7 @@ from build_hooks.tools.cold_split import cold_split, format_split
 from build_hooks.tools.serve_timing import ServeSession, measured_topics
 from build_hooks.tools.site_copies import (
     copy_project,
+    folder_names,
     html_bytes,
     load_config_file,
     project_folders,
@@ -238,8 +239,7 @@ def _cold_build(config: Path, scratch: Path, env: dict[str, str], quick: bool, l
 def _seed_cache(records: Path, config: Path) -> None:
     """Copy a cold build's topic records into the comparison cache of a project copy (its
     mkdocs.yml, as `copy_project` returns it)."""
-    comparison = (load_config_file(config).get("extra") or {}).get("comparison") or {}
-    cache = config.parent / comparison.get("cache_dir", ".cache/comparison")
+    cache = config.parent / folder_names(load_config_file(config))[2]
     cache.mkdir(parents=True, exist_ok=True)
     for record in records.glob("*.json"):
         shutil.copyfile(record, cache / record.name)

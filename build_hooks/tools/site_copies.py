@@ -30,12 +30,18 @@ def load_config_file(path: Path) -> dict[str, Any]:
         return yaml_load(stream)
 
 
+def folder_names(config: dict[str, Any]) -> tuple[str, str, str]:
+    """The docs, snippets and comparison cache folders as a loaded mkdocs.yml names them
+    (relative to the project), with MkDocs' and this project's defaults."""
+    comparison = (config.get("extra") or {}).get("comparison") or {}
+    return (config.get("docs_dir", "docs"), comparison.get("snippets_dir", "snippets"),
+            comparison.get("cache_dir", ".cache/comparison"))
+
+
 def project_folders(config_file: Path) -> tuple[Path, Path]:
     """The project's docs and snippets folders, as its mkdocs.yml names them."""
-    config = load_config_file(config_file)
-    comparison = (config.get("extra") or {}).get("comparison") or {}
-    return (config_file.parent / config.get("docs_dir", "docs"),
-            config_file.parent / comparison.get("snippets_dir", "snippets"))
+    docs, snippets, _ = folder_names(load_config_file(config_file))
+    return config_file.parent / docs, config_file.parent / snippets
 
 
 def copy_project(config_file: Path, destination: Path, topics: list[str] | None = None
@@ -44,10 +50,7 @@ def copy_project(config_file: Path, destination: Path, topics: list[str] | None 
     returns the copy's config file."""
     project = config_file.parent
     config = load_config_file(config_file)
-    comparison = (config.get("extra") or {}).get("comparison") or {}
-    snippets = comparison.get("snippets_dir", "snippets")
-    cache = comparison.get("cache_dir", ".cache/comparison")
-    docs = config.get("docs_dir", "docs")
+    docs, snippets, cache = folder_names(config)
     destination.mkdir(parents=True, exist_ok=True)
     kept = topics if topics is not None else sorted(
         p.name for p in (project / snippets).iterdir() if (p / "topic.toml").is_file())
