@@ -195,7 +195,8 @@ def test_every_fresh_process_cache_starts_from_the_compiler_start_up(tmp_path, m
 
     seen: list[tuple[str, list[str]]] = []
 
-    def fake_run_once(framework, request, cache_dir, base_env, settings, folder, timeout):
+    def fake_run_once(framework, request, cache_dir, base_env, settings, folder, timeout,
+                      exit_cleanly=True):
         seen.append((folder.name, sorted(p.name for p in cache_dir.iterdir())))
         (cache_dir / f"{folder.name}-entry").write_text("compiled")
         return {"status": "ok", "to_first_result_s": 1.0, "first_call_s": 0.5}
@@ -216,47 +217,109 @@ def test_every_fresh_process_cache_starts_from_the_compiler_start_up(tmp_path, m
         assert len(seen) == samples + 1 and records["jax"]["fresh"]["cache"] == "warm"
 
 
-@pytest.mark.parametrize("overlap", [True, False])
-def test_quick_mode_runs_both_frameworks_fresh_processes_side_by_side(tmp_path, monkeypatch,
-                                                                      overlap):
-    """A full measurement times one new process at a time, alternating the frameworks; quick
-    mode (whose pages say so) starts both frameworks' processes of a turn at once."""
+def _spans_of_fake_processes(monkeypatch, seconds):
+    """run_once stood in: each 'process' sleeps `seconds(framework, folder name)` and records
+    (framework, cache folder, run folder, start, end, exit_cleanly); the list is returned."""
+    from build_hooks.run import fresh
+
+    spans: list[tuple[str, str, str, float, float, bool]] = []
+    lock = threading.Lock()
+
+    def fake_run_once(framework, request, cache_dir, base_env, settings, folder, timeout,
+                      exit_cleanly=True):
+        started = time.monotonic()
+        time.sleep(seconds(framework, folder.name))
+        with lock:
+            spans.append((framework, str(cache_dir.relative_to(cache_dir.parents[2])),
+                          folder.name, started, time.monotonic(), exit_cleanly))
+        return {"status": "ok", "to_first_result_s": 1.0, "first_call_s": 0.5}
+
+    monkeypatch.setattr(fresh, "run_once", fake_run_once)
+    return spans
+
+
+def test_a_full_measurement_runs_one_fresh_process_at_a_time_alternating(tmp_path,
+                                                                        monkeypatch):
+    """Timed processes never overlap, the frameworks take turns, and each timed process is
+    killed once it answered (exit_cleanly false) while the warm cache's filling exits."""
     import itertools
-    import threading
     from types import SimpleNamespace
 
     from build_hooks.run import fresh
 
-    spans: list[tuple[str, str, float, float]] = []
-    lock = threading.Lock()
-
-    def fake_run_once(framework, request, cache_dir, base_env, settings, folder, timeout):
-        started = time.monotonic()
-        time.sleep(0.3)
-        with lock:
-            spans.append((framework, folder.name, started, time.monotonic()))
-        return {"status": "ok", "to_first_result_s": 1.0, "first_call_s": 0.5}
-
-    monkeypatch.setattr(fresh, "run_once", fake_run_once)
-    measure = dataclasses.replace(MeasureSettings.quick_mode(), overlap_prepare=overlap)
+    spans = _spans_of_fake_processes(monkeypatch, lambda framework, name: 0.1)
+    measure = dataclasses.replace(MeasureSettings.quick_mode(), overlap_prepare=False)
     settings = settings_for(tmp_path / "project", [], measure=measure)
     runs = fresh.FreshRuns(settings, {}, tmp_path / "topic", _MarkedStarts())
     frameworks = ("jax", "pytorch")
     requests = {fw: SimpleNamespace(capture_prefix=str(tmp_path / fw / "last"))
                 for fw in frameworks}
-    records = runs.measure("step", "cold", requests,
+    records = runs.measure("step", "warm", requests,
                            {fw: str(tmp_path / fw / "kept") for fw in frameworks},
                            {fw: 100.0 for fw in frameworks}, {fw: 0.0 for fw in frameworks})
     samples = max(2, settings.measure.min_samples)
     for framework in frameworks:
         assert records[framework]["status"] == "ok"
         assert len(records[framework]["samples"]) == samples
-        assert [name for fw, name, *_ in spans if fw == framework] == \
-            [f"run-{i}" for i in range(samples)]
-    timed = sorted(spans, key=lambda span: span[2])
-    overlapping = [first[3] > second[2] for first, second in itertools.pairwise(timed)]
-    if overlap:  # each turn's two processes overlap, and a turn starts after the last one
-        assert overlapping == [index % 2 == 0 for index in range(len(timed) - 1)]
-    else:
-        assert not any(overlapping)
-        assert [fw for fw, *_ in timed] == ["jax", "pytorch", "pytorch", "jax"][:len(timed)]
+    primings = [span for span in spans if span[2] == "priming"]
+    assert sorted(span[0] for span in primings) == ["jax", "pytorch"]
+    assert all(span[5] for span in primings)  # the fillings exit cleanly
+    timed = sorted((span for span in spans if span[2] != "priming"), key=lambda span: span[3])
+    assert not any(span[5] for span in timed)  # timed processes are killed
+    assert min(span[3] for span in timed) >= max(span[4] for span in primings)
+    assert not any(first[4] > second[3] for first, second in itertools.pairwise(timed))
+    assert [span[0] for span in timed] == (["jax", "pytorch", "pytorch", "jax"] * samples)[
+        :2 * samples]
+
+
+def test_quick_mode_runs_every_fresh_process_of_a_size_two_at_a_time(tmp_path, monkeypatch):
+    """Quick mode pools the processes of all fresh variants: never more than two at once,
+    a warm variant's timed runs only after its cache was filled, never two processes of one
+    variant and framework at once, every sample kept."""
+    import itertools
+    from types import SimpleNamespace
+
+    from build_hooks.run import fresh
+
+    # PyTorch's processes are slow, JAX's quick, as with a cold Inductor cache.
+    spans = _spans_of_fake_processes(
+        monkeypatch, lambda framework, name: 0.3 if framework == "pytorch" else 0.05)
+    settings = settings_for(tmp_path / "project", [], measure=MeasureSettings.quick_mode())
+    runs = fresh.FreshRuns(settings, {}, tmp_path / "topic", _MarkedStarts())
+    frameworks = ("jax", "pytorch")
+    variants = [fresh.FreshVariant(
+        name, state, {fw: SimpleNamespace(capture_prefix=str(tmp_path / name / fw / "last"))
+                      for fw in frameworks},
+        {fw: str(tmp_path / name / fw / "kept") for fw in frameworks})
+        for name, state in (("cold", "cold"), ("warm", "warm"))]
+    found = runs.measure_pooled(variants, {fw: 100.0 for fw in frameworks},
+                                {fw: 0.0 for fw in frameworks})
+    samples = max(2, settings.measure.min_samples)
+    for name in ("cold", "warm"):
+        for framework in frameworks:
+            record = found[name][framework]
+            assert record["status"] == "ok" and len(record["samples"]) == samples
+            assert record["fresh"]["cache"] == name
+    assert len(spans) == 2 * 2 * samples + 2  # the timed runs and two fillings
+    events = sorted([(span[3], 1) for span in spans] + [(span[4], -1) for span in spans])
+    running, most = 0, 0
+    for _, change in events:
+        running += change
+        most = max(most, running)
+    assert most == 2
+    for name in ("cold", "warm"):
+        for framework in frameworks:
+            own = sorted((span for span in spans if span[1].startswith(f"fresh-{name}/"
+                                                                        f"{framework}/")),
+                         key=lambda span: span[3])
+            assert all(first[4] <= second[3] for first, second in itertools.pairwise(own))
+            if name == "warm":
+                assert own[0][2] == "priming" and own[0][5]
+                assert all(span[1].endswith("/cache") and not span[5] for span in own[1:])
+            else:
+                assert [span[2] for span in own] == [f"run-{i}" for i in range(samples)]
+    # The slow framework's cold runs and warm cache share the slots with each other, not only
+    # with the other framework (which a turn of one process per framework would do).
+    torch = [span for span in spans if span[0] == "pytorch"]
+    assert any(a[3] < b[4] and b[3] < a[4] for a in torch for b in torch if a is not b)
+

@@ -18,18 +18,22 @@ first call with whatever it compiles or loads from the cache.
 
 The timed runs alternate between the frameworks, one process at a time; the untimed ones (the
 warm cache's filling, making a missing compiler start-up folder) run side by side. Quick mode
-(drafts and tests, whose pages say so) runs the two frameworks' timed processes side by side
-too, as it does their first calls. Each run
-records its own breakdown (import, first call, compilations and cache hits by the framework's
-own counters).
+(drafts and tests, whose pages say so) overlaps the timed processes too, as it does the first
+calls: every process of a size's fresh variants, both frameworks' and the untimed fillings,
+shares two slots, one process of a variant and framework at a time (they share its capture
+files and its warm cache). Each run records its own breakdown (import, first call,
+compilations and cache hits by the framework's own counters). A timed process is killed once
+its result is in: its exit (Inductor's compile workers shutting down take a second or more)
+is nobody's measurement, and the next process is not started while it is still exiting.
 """
 
 from __future__ import annotations
 
 import functools
 import shutil
+import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +46,13 @@ from build_hooks.spec.settings import Settings
 
 
 def run_once(framework: str, request: Prepare, cache_dir: Path, base_env: dict[str, str],
-             settings: Settings, folder: Path, timeout: float) -> dict[str, Any]:
-    """One fresh process: start it with `cache_dir`, ask for the variant's first call, stop it.
-    Returns the worker's variant record with `to_first_result_s` and `import_s` added, or a
-    record with `status` "timeout"/"crashed"/"error" and an `error`."""
+             settings: Settings, folder: Path, timeout: float,
+             exit_cleanly: bool = True) -> dict[str, Any]:
+    """One fresh process: start it with `cache_dir`, ask for the variant's first call, then
+    ask it to exit (or kill it, with `exit_cleanly` false: its captures and cache entries are
+    written before it answers). Returns the worker's variant record with `to_first_result_s`
+    and `import_s` added, or a record with `status` "timeout"/"crashed"/"error" and an
+    `error`."""
     folder.mkdir(parents=True, exist_ok=True)
     worker = WorkerProcess(framework, folder, settings.memory_limit_mb,
                            cache_environment(base_env, cache_dir), cwd=settings.project_dir)
@@ -63,7 +70,10 @@ def run_once(framework: str, request: Prepare, cache_dir: Path, base_env: dict[s
             "Timeout" if failure.kind == "timeout" else "WorkerCrash",
             f"a fresh process {message}")}
     finally:
-        worker.stop()
+        if exit_cleanly:
+            worker.stop()
+        else:
+            worker.kill()
     if response["setup"]["status"] != "ok":
         return {"status": response["setup"]["status"], "error": response["setup"].get("error")}
     info = dict(response["variants"][variant])
@@ -71,6 +81,23 @@ def run_once(framework: str, request: Prepare, cache_dir: Path, base_env: dict[s
         info["to_first_result_s"] = info["first_result_at"] - spawned
         info["import_s"] = (worker.environment or {}).get("import_s")
     return info
+
+
+QUICK_SLOTS = 2
+"""Processes at once in quick mode: one per framework when both run, as the first calls."""
+
+
+@dataclass(frozen=True)
+class FreshVariant:
+    """One fresh-process variant of a topic at one size, for every framework it runs on."""
+
+    name: str
+    state: str
+    """"cold" or "warm": the compilation cache each timed process starts with."""
+    requests: dict[str, Prepare]
+    """framework -> the variant's cut-down prepare request (fresh_request)."""
+    prefixes: dict[str, str]
+    """framework -> the topic's capture prefix, where the last run's output is copied."""
 
 
 class FreshRuns:
@@ -82,6 +109,7 @@ class FreshRuns:
         self.base_env = base_env
         self.folder = folder
         self.starts = starts
+        self._spent_lock = threading.Lock()
 
     def measure(self, variant: str, state: str, requests: dict[str, Prepare],
                 prefixes: dict[str, str], remaining: dict[str, float],
@@ -109,17 +137,97 @@ class FreshRuns:
         for index in range(runs):
             turn = [framework for framework in (order if index % 2 == 0 else order[::-1])
                     if not records[framework].get("failed")]
-            samples = {framework: functools.partial(
-                self._sample, framework, index, state, base, requests, records[framework],
-                remaining, spent) for framework in turn}
-            if self.settings.measure.overlap_prepare:  # quick mode: the pages say so
-                side_by_side(samples)
-            else:
-                for sample in samples.values():
-                    sample()
+            for framework in turn:
+                self._sample(framework, index, state, base, requests, records[framework],
+                             remaining, spent)
         return {framework: self._combine(framework, variant, state, record, prefixes,
                                          requests[framework])
                 for framework, record in records.items()}
+
+    def measure_pooled(self, variants: list[FreshVariant], remaining: dict[str, float],
+                       spent: dict[str, float]) -> dict[str, dict[str, dict[str, Any]]]:
+        """Quick mode (the pages say so): what `measure` gives for each of `variants`, by
+        variant name, with all their processes sharing QUICK_SLOTS slots. The warm caches'
+        fillings come first (their variant's timed runs wait for them), then the timed runs
+        in the order `measure` takes them; a variant and framework never has two processes
+        at once (they share its captures and its warm cache)."""
+        runs = max(2, self.settings.measure.min_samples)
+        records: dict[str, dict[str, dict[str, Any]]] = {
+            v.name: {framework: {} for framework in v.requests} for v in variants}
+        bases = {v.name: self.folder / f"fresh-{v.name}" for v in variants}
+
+        def start_ups(framework: str) -> None:  # one framework's copies after another
+            for v in variants:
+                if framework in v.requests:
+                    info = self._template(framework, bases[v.name] / framework / (
+                        "cache" if v.state == "warm" else "template"), remaining, spent)
+                    if info["status"] != "ok":
+                        records[v.name][framework].update(failed=info, priming=info)
+
+        frameworks = list(dict.fromkeys(fw for v in variants for fw in v.requests))
+        side_by_side({fw: functools.partial(start_ups, fw) for fw in frameworks})
+        jobs: list[tuple[FreshVariant, str, int | None]] = [
+            (v, framework, None) for v in variants if v.state == "warm" for framework in v.requests]
+        for index in range(runs):
+            for v in variants:
+                order = list(v.requests)
+                jobs += [(v, framework, index) for framework in
+                         (order if index % 2 == 0 else order[::-1])]
+        pending = list(jobs)
+        busy: set[tuple[str, str]] = set()
+        filled: set[tuple[str, str]] = set()
+        errors: list[BaseException] = []
+        changed = threading.Condition()
+
+        def ready(job: tuple[FreshVariant, str, int | None]) -> bool:
+            v, framework, index = job
+            key = (v.name, framework)
+            return key not in busy and (index is None or v.state == "cold" or key in filled)
+
+        def take() -> tuple[FreshVariant, str, int | None] | None:
+            with changed:
+                while True:
+                    pending[:] = [] if errors else [
+                        job for job in pending if not records[job[0].name][job[1]].get("failed")]
+                    if not pending:
+                        return None
+                    job = next((job for job in pending if ready(job)), None)
+                    if job is not None:
+                        pending.remove(job)
+                        busy.add((job[0].name, job[1]))
+                        return job
+                    changed.wait()
+
+        def slot() -> None:
+            while (job := take()) is not None:
+                v, framework, index = job
+                record = records[v.name][framework]
+                try:
+                    if index is None:  # the warm cache's filling, untimed
+                        base = bases[v.name] / framework
+                        record["priming"] = self._run(framework, v.requests, base / "cache",
+                                                      base / "priming", remaining, spent)
+                        if record["priming"].get("status") != "ok":
+                            record["failed"] = record["priming"]
+                    else:
+                        self._sample(framework, index, v.state, bases[v.name], v.requests,
+                                     record, remaining, spent)
+                except BaseException as error:
+                    with changed:
+                        errors.append(error)
+                    raise
+                finally:
+                    with changed:
+                        busy.discard((v.name, framework))
+                        if index is None:
+                            filled.add((v.name, framework))
+                        changed.notify_all()
+
+        side_by_side({number: slot for number in range(QUICK_SLOTS)})
+        return {v.name: {framework: self._combine(framework, v.name, v.state, record,
+                                                  v.prefixes, v.requests[framework])
+                         for framework, record in records[v.name].items()}
+                for v in variants}
 
     def _sample(self, framework: str, index: int, state: str, base: Path,
                 requests: dict[str, Prepare], record: dict[str, Any],
@@ -129,7 +237,7 @@ class FreshRuns:
         if state == "cold" and (base / framework / "template").is_dir():
             shutil.copytree(base / framework / "template", cache, dirs_exist_ok=True)
         info = self._run(framework, requests, cache, base / framework / f"run-{index}",
-                         remaining, spent)
+                         remaining, spent, exit_cleanly=False)
         record.setdefault("runs", []).append(info)
         if info.get("status") != "ok":
             record["failed"] = info
@@ -141,7 +249,8 @@ class FreshRuns:
         started = time.monotonic()
         info = self.starts.copy_into(framework, folder,
                                      max(remaining[framework] - spent[framework], 0.0))
-        spent[framework] += time.monotonic() - started
+        with self._spent_lock:
+            spent[framework] += time.monotonic() - started
         return info
 
     def _fill(self, framework: str, requests: dict[str, Prepare], folder: Path,
@@ -154,11 +263,13 @@ class FreshRuns:
                          spent)
 
     def _run(self, framework: str, requests: dict[str, Prepare], cache: Path, folder: Path,
-             remaining: dict[str, float], spent: dict[str, float]) -> dict[str, Any]:
+             remaining: dict[str, float], spent: dict[str, float],
+             exit_cleanly: bool = True) -> dict[str, Any]:
         started = time.monotonic()
         info = run_once(framework, requests[framework], cache, self.base_env, self.settings,
-                        folder, max(remaining[framework] - spent[framework], 0.0))
-        spent[framework] += time.monotonic() - started
+                        folder, max(remaining[framework] - spent[framework], 0.0), exit_cleanly)
+        with self._spent_lock:  # quick mode runs processes of one framework at once
+            spent[framework] += time.monotonic() - started
         return info
 
     @staticmethod

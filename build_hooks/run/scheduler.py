@@ -9,7 +9,8 @@ the first `rounds`, a variant whose verdict is still inconclusive (and whose rat
 is wider than `target_ci_width`) gets more rounds, up to `max_rounds` or its time budget. A
 timed request is the only one in flight: measurements never overlap. Untimed work runs side by
 side (run/parallel.py): starting the workers, warming their compilers up, and in quick mode
-(whose pages say so) the two sides' preparation. Each framework has `timeout_s` per topic.
+(whose pages say so) the two sides' preparation and the fresh processes, two at a time. Each
+framework has `timeout_s` per topic.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from build_hooks.core.protocol import (
 from build_hooks.core.stats import compare
 from build_hooks.run.capture import read_capture
 from build_hooks.run.compiler_start import WORKER_CACHES
-from build_hooks.run.fresh import FreshRuns, fresh_request
+from build_hooks.run.fresh import FreshRuns, FreshVariant, fresh_request
 from build_hooks.run.parallel import side_by_side
 from build_hooks.run.pool import WorkerPool
 from build_hooks.run.process import WorkerFailure
@@ -341,32 +342,45 @@ class TopicRunner:
     def _run_fresh(self, state: TopicState, size: int, prepared: dict[str, dict[str, Any]],
                    samples: dict[tuple[str, str], list[float]]) -> None:
         """The topic's fresh-process variants (each sample a new process), merged into the
-        prepared records and the samples as if the workers had measured them."""
+        prepared records and the samples as if the workers had measured them: one variant
+        after another, or in quick mode all at once, two processes at a time."""
         topic = state.topic
+        variants: list[FreshVariant] = []
         for variant in (v for v in topic.variants if v.fresh_process):
             sides = [fw for fw in self.settings.frameworks
                      if fw in prepared and fw in variant.sides and fw not in state.failed]
-            if not sides:
-                continue
-            requests = {fw: fresh_request(
-                prepare_request(topic, fw, size, state.directory / f"{fw}-{size}",
-                                self.settings),
-                variant.name, state.directory / f"{fw}-{size}-fresh") for fw in sides}
-            self.progress(f"Measuring {topic.name} ({state.position}) · {topic.size_name}="
-                          f"{size}: {variant.name}, fresh processes with a {variant.fresh_process}"
-                          " compilation cache")
-            runner = FreshRuns(self.settings, self.pool.env, state.directory,
-                               self.pool.compiler_starts)
-            limits = dict.fromkeys(sides, self.settings.timeout_s)
-            found = runner.measure(variant.name, variant.fresh_process or "cold", requests,
-                                   {fw: prepared[fw]["prefix"] for fw in sides}, limits,
-                                   state.spent)
-            for framework, info in found.items():
-                samples[(framework, variant.name)] = info.pop("samples", [])
+            if sides:
+                variants.append(FreshVariant(
+                    variant.name, variant.fresh_process or "cold",
+                    {fw: fresh_request(prepare_request(topic, fw, size,
+                                                       state.directory / f"{fw}-{size}",
+                                                       self.settings),
+                                       variant.name, state.directory / f"{fw}-{size}-fresh")
+                     for fw in sides},
+                    {fw: prepared[fw]["prefix"] for fw in sides}))
+        if not variants:
+            return
+        runner = FreshRuns(self.settings, self.pool.env, state.directory,
+                           self.pool.compiler_starts)
+        limits = dict.fromkeys(self.settings.frameworks, self.settings.timeout_s)
+        where = f"Measuring {topic.name} ({state.position}) · {topic.size_name}={size}"
+        found: dict[str, dict[str, dict[str, Any]]] = {}
+        if self.settings.measure.overlap_prepare:  # quick mode: the pages say so
+            names = ", ".join(v.name for v in variants)
+            self.progress(f"{where}: {names}, fresh processes two at a time (quick mode)")
+            found = runner.measure_pooled(variants, limits, state.spent)
+        for v in variants:
+            if v.name not in found:
+                self.progress(f"{where}: {v.name}, fresh processes with a {v.state} "
+                              "compilation cache")
+                found[v.name] = runner.measure(v.name, v.state, v.requests, v.prefixes,
+                                               limits, state.spent)
+            for framework, info in found[v.name].items():
+                samples[(framework, v.name)] = info.pop("samples", [])
                 if info.get("status") != "ok":
                     info.setdefault("error", error_record("FreshProcess", "no result"))
-                prepared[framework]["variants"][variant.name] = info
-            self.last_framework = None  # the next block settles first, whatever ran last
+                prepared[framework]["variants"][v.name] = info
+        self.last_framework = None  # the next block settles first, whatever ran last
 
     def _stop_reason(self, pair: Pair, samples: dict[tuple[str, str], list[float]],
                      used: dict[tuple[str, str], float]) -> str | None:
