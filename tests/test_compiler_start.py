@@ -323,3 +323,50 @@ def test_quick_mode_runs_every_fresh_process_of_a_size_two_at_a_time(tmp_path, m
     torch = [span for span in spans if span[0] == "pytorch"]
     assert any(a[3] < b[4] and b[3] < a[4] for a in torch for b in torch if a is not b)
 
+
+class _SlowWorker:
+    """Stands in for a WorkerProcess whose start and exit take a while, recording both."""
+
+    def __init__(self, framework: str, spans: list[tuple[str, str, float, float]]):
+        self.framework = framework
+        self.spans = spans
+        self.alive = False
+        self.unavailable = None
+        self.starts = 0
+        self.environment: dict | None = None
+
+    def _span(self, what: str) -> None:
+        started = time.monotonic()
+        time.sleep(0.3)
+        self.spans.append((self.framework, what, started, time.monotonic()))
+
+    def start(self, timeout: float) -> None:
+        self._span("start")
+        self.alive, self.starts = True, self.starts + 1
+        self.environment = {"backend": "cpu", "device_kind": "cpu"}
+
+    def stop(self) -> None:
+        self._span("stop")
+        self.alive = False
+
+    def kill(self) -> None:
+        self.alive = False
+
+
+def test_the_build_starts_and_stops_its_workers_side_by_side(tmp_path):
+    """Neither a framework's import nor a worker's exit is timed: the build's two workers
+    start at once before the first topic and exit at once after the last."""
+    from build_hooks.run import batch
+    from build_hooks.run.pool import WorkerPool
+
+    spans: list[tuple[str, str, float, float]] = []
+    settings = settings_for(tmp_path / "project", [])
+    pool = WorkerPool(settings, tmp_path / "run", lambda message: None)
+    pool.workers = {fw: _SlowWorker(fw, spans) for fw in settings.frameworks}
+    batch._check_devices(pool, settings)
+    pool.close()
+    assert len(settings.frameworks) == 2
+    for what in ("start", "stop"):
+        (a, b) = [span for span in spans if span[1] == what]
+        assert a[2] < b[3] and b[2] < a[3], spans  # the two overlap
+    assert all(not worker.alive for worker in pool.workers.values())

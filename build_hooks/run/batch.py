@@ -3,12 +3,14 @@ as soon as it finishes, so an interruption loses only the topic in progress."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from build_hooks import FRAMEWORKS, HARNESS_VERSION
 from build_hooks.core import Log, host
 from build_hooks.records.cache import ResultStore
 from build_hooks.run.devices import DeviceMismatch, device_mismatch
+from build_hooks.run.parallel import side_by_side
 from build_hooks.run.pool import WorkerPool, worker_pool
 from build_hooks.run.probe import measure_probe
 from build_hooks.run.scheduler import TopicRun, TopicRunner
@@ -41,8 +43,10 @@ def make_record(topic: Topic, key: str, run: TopicRun, machine: dict[str, Any],
 
 
 def _check_devices(pool: WorkerPool, settings: Settings) -> None:
-    """Start both workers; a build that would compare a GPU with a CPU stops here."""
-    started = {fw: pool.get(fw).environment for fw in settings.frameworks}
+    """Start both workers, side by side (their imports are not timed); a build that would
+    compare a GPU with a CPU stops here."""
+    workers = side_by_side({fw: functools.partial(pool.get, fw) for fw in settings.frameworks})
+    started = {fw: worker.environment for fw, worker in workers.items()}
     problem = device_mismatch({fw: env for fw, env in started.items() if env})
     if problem:
         raise DeviceMismatch(problem)

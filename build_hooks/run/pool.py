@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from build_hooks import FRAMEWORK_LABELS
 from build_hooks.core import Log
 from build_hooks.core.protocol import error_record
 from build_hooks.run.compiler_start import CompilerStarts
+from build_hooks.run.parallel import side_by_side
 from build_hooks.run.process import WorkerFailure, WorkerProcess, worker_environment
 from build_hooks.spec.settings import Settings
 
@@ -56,11 +58,16 @@ class WorkerPool:
             self.kill()
 
     def close(self) -> None:
-        for worker in self.workers.values():
+        """Ask every worker to exit, side by side (a PyTorch worker's exit, its compile
+        workers shutting down, takes a second or more); kill one that fails to."""
+        def stop(worker: WorkerProcess) -> None:
             try:
                 worker.stop()
             except Exception:  # stopping one worker must not leave the other running
                 worker.kill()
+
+        side_by_side({fw: functools.partial(stop, worker)
+                      for fw, worker in self.workers.items()})
 
     def kill(self) -> None:
         for worker in self.workers.values():
