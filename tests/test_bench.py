@@ -123,6 +123,33 @@ def test_cold_split_adds_up_to_the_wall_time_and_names_topics_over_budget():
     assert "over their budget: a 20 s > 10 s" in text and "b 9" not in text
     quick = "\n".join(format_split({**split, "quick": True}, "cold"))
     assert "budget" not in quick  # budgets are for full measurements
+    # The topics' own wall time (a and b, measured here) and the build's work outside them.
+    assert split["topics_s"] == pytest.approx(29.0)
+    assert split["outside_topics_s"] == pytest.approx(11.0)
+    assert split["overlapped"] is False
+    assert "measuring the 2 topics" in text and "outside the topics" in text
+
+
+def test_a_build_that_overlaps_work_has_no_remainder_by_subtraction():
+    """Quick mode runs both frameworks' first calls at once and fresh processes two at a
+    time: each process's seconds count in full, so the parts may add up to more than the wall
+    time, and 'everything else' would come out negative. The split says so instead."""
+    rows = [{"topic": "a", "framework": fw, "first_call_s": 30.0, "samples": [0.1],
+             "number": 1, "fresh": None, "environment": {"framework": {"import_s": 2.0}}}
+            for fw in ("jax", "pytorch")]
+    rows.append({"topic": "a", "framework": "pytorch", "first_call_s": 20.0, "samples": [],
+                 "fresh": {"runs": [{"to_first_result_s": 20.0}, {"to_first_result_s": 20.0}]},
+                 "environment": {"framework": {"import_s": 2.0}}})
+    document = {"topics": [{"topic": "a", "source": "fresh", "seconds": 50.0}],
+                "results": rows,
+                "environment": {"measurement": {"quick": True, "overlap_prepare": True}}}
+    split = cold_split(document, wall_s=60.0)
+    assert split["overlapped"] is True and split["everything_else_s"] is None
+    assert split["compilation_s"] + split["fresh_processes_s"] > 60.0  # they overlapped
+    assert split["topics_s"] == 50.0 and split["outside_topics_s"] == 10.0
+    text = "\n".join(format_split(split, "where it went"))
+    assert "everything else" not in text and "counts twice" in text
+    assert "outside the topics" in text and "-" not in text.split("outside the topics")[1]
 
 
 def test_a_full_cold_builds_records_warm_a_copys_cache(tmp_path):
