@@ -478,7 +478,8 @@ def render_provenance(topic: Topic, results: BuildResults, links: dict[str, str]
     if see:
         text += " See " + " and ".join(see) + "."
     if env["measurement"].get("quick"):
-        overlap = (" with both frameworks' setup, first calls and new processes run at once"
+        overlap = (" with both frameworks' setup and first calls run at once and new "
+                   "processes two at a time"
                    if env["measurement"].get("overlap_prepare") else "")
         text = ('!!! warning "Quick build"\n    These numbers come from a quick build (short '
                 "measurements for testing, at the display and headline sizes only"

@@ -52,7 +52,7 @@ class MeasureSettings:
     """Quick mode: the numbers are for tests and drafts, and the pages say so."""
     overlap_prepare: bool = False
     """Both frameworks prepare a size at once (setup, first calls, calibration), so their
-    first calls overlap, and their fresh-process samples run side by side: quick mode only,
+    first calls overlap, and their fresh-process samples run two at a time: quick mode only,
     where the pages say so."""
 
     @classmethod

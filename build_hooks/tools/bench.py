@@ -40,6 +40,7 @@ import yaml
 from build_hooks.core import Log, host
 from build_hooks.core.jsonfile import write_versioned
 from build_hooks.records.archive import machine_dir
+from build_hooks.spec.topics import discover_topics
 from build_hooks.tools.cold_split import cold_split, format_split
 from build_hooks.tools.serve_timing import ServeSession, measured_topics
 from build_hooks.tools.site_copies import (
@@ -162,8 +163,7 @@ def _warm_comparison(config: Path, scratch: Path, env: dict[str, str], repeats: 
             "prerendered_median_s": statistics.median(times["pre"]), "ratio": warm / without,
             "html_mb": html_bytes(scratch / "warm") / 1e6, "hooks_html_mb": added_mb,
             "extra_s_per_added_mb": (warm - without) / added_mb if added_mb > 0 else None,
-            "topics": len([p for p in project_folders(config)[1].iterdir()
-                           if (p / "topic.toml").is_file()])}
+            "topics": len(discover_topics(project_folders(config)[1]))}
 
 
 def _serve_timings(config: Path, env: dict[str, str], repeats: int, log: Log
@@ -224,8 +224,6 @@ def _cold_build(config: Path, scratch: Path, env: dict[str, str], quick: bool, l
         "compiler_start_made": sorted(set(re.findall(
             r"Starting the (\S+) compilers once in a process of their own", log_text)))}
     # One start per framework, and one more for each topic that runs in workers of its own.
-    from build_hooks.spec.topics import discover_topics
-
     result["expected_worker_starts"] = 1 + sum(
         1 for topic in discover_topics(project_folders(config)[1]) if topic.env)
     if process.returncode != 0:

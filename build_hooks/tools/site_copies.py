@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from build_hooks.spec.settings import ComparisonConfig
+
 TOPIC_PAGES = "topics"
 
 
@@ -33,9 +35,11 @@ def load_config_file(path: Path) -> dict[str, Any]:
 def folder_names(config: dict[str, Any]) -> tuple[str, str, str]:
     """The docs, snippets and comparison cache folders as a loaded mkdocs.yml names them
     (relative to the project), with MkDocs' and this project's defaults."""
+    defaults = dict(ComparisonConfig._schema)  # the defaults the build itself applies
     comparison = (config.get("extra") or {}).get("comparison") or {}
-    return (config.get("docs_dir", "docs"), comparison.get("snippets_dir", "snippets"),
-            comparison.get("cache_dir", ".cache/comparison"))
+    return (config.get("docs_dir", "docs"),
+            comparison.get("snippets_dir", defaults["snippets_dir"].default),
+            comparison.get("cache_dir", defaults["cache_dir"].default))
 
 
 def project_folders(config_file: Path) -> tuple[Path, Path]:
