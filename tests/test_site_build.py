@@ -81,6 +81,20 @@ def test_good_site_builds_strict_with_results_and_pages(site_factory):
     home = site.html("")
     assert 'href="topics/double/"' in home
     assert "Doubling a vector" in home
+    # Search finds the prose and the code, not this build's numbers (Material's exclusion),
+    # and the attribute that says so is gone from the pages.
+    index = json.loads((Path(site.root) / "site" / "search" / "search_index.json").read_text())
+    topic_entries = {d["location"]: d["text"] for d in index["docs"]
+                     if d["location"].startswith("topics/double/")}
+    assert "topics/double/#code" in topic_entries
+    assert not {"topics/double/#timings", "topics/double/#parity"} & set(topic_entries)
+    searchable = " ".join(d["title"] + " " + d["text"] for d in index["docs"])
+    assert "def double" in searchable
+    for row in rows:
+        assert format_seconds(row["median_s"]) not in searchable
+    assert "Outputs match" not in searchable
+    assert "data-search-exclude" not in home + page
+    assert 'id="timings"' in page and 'id="parity"' in page
     # Generated files never go into docs/ (that would loop `serve`).
     assert not (Path(site.root) / "docs" / "results.json").exists()
     assert (Path(site.root) / "site" / "results.json").exists()

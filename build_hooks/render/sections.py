@@ -5,6 +5,11 @@ and the parity verdict of each machine go in content tabs labelled with its acce
 (tabs with the same label are linked across the page and the site). A machine without a result
 for the topic says so; a result measured before the topic's files changed is marked stale with
 its date, never shown as current.
+
+The measured parts (a topic's timings and parity sections, the home page's table) are left out
+of the search index with Material's `data-search-exclude`: a search finds the prose and the
+code, not this build's numbers, and a phone downloads an index a fifth smaller. Material's
+search plugin strips the attribute from the page, so the HTML is what it was without it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from build_hooks.render.fragments import (
     topic_link,
 )
 from build_hooks.spec.topics import Topic, Variant
+
+SEARCH_EXCLUDED = '{ data-search-exclude="section" }'
+"""attr_list's spelling of Material's search exclusion, after a heading: its whole section."""
 
 
 def _code_only(topic: Topic) -> str:
@@ -112,15 +120,17 @@ def render_topic(topic: Topic, site: Site, links: dict[str, str], page_uri: str,
     parts += [fragments.render_code_tabs(topic, main), _stale_output_note(topic, main),
               fragments.render_inputs(topic, main)]
     if len(site.machines) == 1:
-        parts += ["## Timings\n", _timings(topic, main, links, page_uri, validation),
-                  "## Parity\n", _parity(topic, main)]
+        parts += [f"## Timings {SEARCH_EXCLUDED}\n",
+                  _timings(topic, main, links, page_uri, validation),
+                  f"## Parity {SEARCH_EXCLUDED}\n", _parity(topic, main)]
     else:
         note = (f"Output above: {main.label}. Numbers from {len(site.machines)} machines; "
                 "choose one.\n")
-        parts += ["## Timings\n", note,
+        parts += [f"## Timings {SEARCH_EXCLUDED}\n", note,
                   _per_machine(topic, site, lambda m: _timings(topic, m, links, page_uri,
                                                                  validation)),
-                  "## Parity\n", _per_machine(topic, site, lambda m: _parity(topic, m))]
+                  f"## Parity {SEARCH_EXCLUDED}\n",
+                  _per_machine(topic, site, lambda m: _parity(topic, m))]
     return "\n".join(p for p in parts if p)
 
 
@@ -184,7 +194,10 @@ def render_comparison_table(site: Site, page_uri: str) -> str:
             for m in holders) or MISSING
         link = f"[{table_cell(topic.title)}]({topic_link(topic.name, page_uri)})"
         lines.append(f"| {link} | {table_cell(topic.question)} | {' | '.join(cells)} | {outputs} |")
-    return "\n".join(lines) + "\n"
+    # Left out of search (the block form of Material's exclusion: md_in_html keeps the table
+    # Markdown; the plugin strips the attribute, leaving a plain div around the table).
+    return ('<div markdown data-search-exclude="table">\n\n' + "\n".join(lines)
+            + "\n\n</div>\n")
 
 
 def render_environment(site: Site) -> str:
