@@ -44,7 +44,11 @@ def served_site(tmp_path_factory) -> Iterator[str]:
 
     root = tmp_path_factory.mktemp("browser") / "project"
     both = "# Both\n\n{{ topic double }}\n\n{{ topic returns_scalar }}\n"
-    site = make_site(root, ["double", "returns_scalar"], pages={"both.md": both})
+    # Headed with its topic's title, as the site's topic pages are: the home page's table, the
+    # other place the title appears, is left out of search.
+    double = "# Doubling a vector\n\nProse.\n\n{{ topic double }}\n"
+    site = make_site(root, ["double", "returns_scalar"],
+                     pages={"both.md": both, "topics/double.md": double})
     build = site.build()
     assert build.returncode == 0, build.stderr
     handler = functools.partial(_QuietHandler, directory=str(site.root / "site"))
@@ -154,6 +158,7 @@ def test_search_finds_a_topic_by_name(page, served_site):
     results = page.locator(".md-search-result__item")
     results.first.wait_for(timeout=15000)
     assert "Doubling a vector" in results.first.inner_text()
+    assert "topics/double/" in results.first.locator("a").first.get_attribute("href")
 
 
 @pytest.mark.parametrize("path", ["/topics/double/", "/both/"])
