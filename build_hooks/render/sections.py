@@ -8,8 +8,9 @@ its date, never shown as current.
 
 The measured parts (a topic's timings and parity sections, the home page's table) are left out
 of the search index with Material's `data-search-exclude`: a search finds the prose and the
-code, not this build's numbers, and a phone downloads an index a fifth smaller. Material's
-search plugin strips the attribute from the page, so the HTML is what it was without it.
+code, not this build's numbers, and the index every reader's first page fetches is smaller.
+Material's search plugin strips the attribute from the page, so the HTML is what it was
+without it (but for a plain div around the home page's table).
 """
 
 from __future__ import annotations
