@@ -126,6 +126,12 @@ def test_changes_page_lists_the_significant_change_and_the_versions(site_factory
     assert "slower" in changes
     assert "3 other row(s) did not change significantly." in changes
     assert site.results()["changes"][0]["machine_name"] == "cpu-box"
+    # Search keeps the versions and the summary, not the table of rows.
+    index = json.loads((site.root / "site" / "search" / "search_index.json").read_text())
+    text = " ".join(d["text"] for d in index["docs"] if d["location"].startswith("changes/"))
+    assert "jax 0.10.2 -&gt; 0.10.3" in text or "jax 0.10.2 -> 0.10.3" in text
+    assert "did not change significantly" in text and "slower" not in text
+    assert "data-search-exclude" not in changes
 
 
 def compare(before: Path, after: Path, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -33,7 +33,8 @@ ROW_KEYS = {"topic", "framework", "variant", "size", "status", "first_call_s", "
 
 
 def test_good_site_builds_strict_with_results_and_pages(site_factory):
-    site = site_factory(["double"])
+    site = site_factory(["double"],
+                        pages={"execution.md": "# Execution\n\n{{ execution_report }}\n"})
     build = site.build()
     assert build.returncode == 0, build.stderr
     data = site.results()
@@ -90,6 +91,10 @@ def test_good_site_builds_strict_with_results_and_pages(site_factory):
     assert not {"topics/double/#timings", "topics/double/#parity"} & set(topic_entries)
     searchable = " ".join(d["title"] + " " + d["text"] for d in index["docs"])
     assert "def double" in searchable
+    # The topic's title appears only in the tables of the home and execution pages (its page is
+    # headed "double"), and both tables are left out.
+    assert "Doubling a vector" not in searchable
+    assert any(d["location"].startswith("execution/") for d in index["docs"])
     for row in rows:
         assert format_seconds(row["median_s"]) not in searchable
     assert "Outputs match" not in searchable

@@ -87,6 +87,13 @@ def indent_lines(text: str, spaces: int = 4) -> str:
     return textwrap.indent(text, " " * spaces, lambda line: line.strip() != "")
 
 
+def search_excluded(block: str) -> str:
+    """`block` (Markdown) left out of the search index: Material's `data-search-exclude` in its
+    block form, on a div that md_in_html fills with the rendered Markdown. Material's search
+    plugin strips the attribute from the page, so the HTML gains only a plain div."""
+    return f'<div markdown data-search-exclude="block">\n\n{block.rstrip()}\n\n</div>\n'
+
+
 def table_cell(text: str) -> str:
     """Text safe inside a Markdown table cell."""
     return text.replace("|", "\\|").replace("\n", " ")
@@ -749,7 +756,7 @@ def render_execution_report(results: BuildResults, page_uri: str) -> str:
     ran = len(results.ran)
     summary = (f"This build measured {ran} of {len(results.topics)} topic(s); the rest came "
                f"from the cache. Time spent measuring, all topics: {format_seconds(total)}.")
-    return summary + "\n\n" + "\n".join(lines) + "\n"
+    return summary + "\n\n" + search_excluded("\n".join(lines))
 
 
 def render_speedup(topic: Topic, results: BuildResults, baseline: Variant, variant: Variant,

@@ -6,11 +6,11 @@ and the parity verdict of each machine go in content tabs labelled with its acce
 for the topic says so; a result measured before the topic's files changed is marked stale with
 its date, never shown as current.
 
-The measured parts (a topic's timings and parity sections, the home page's table) are left out
-of the search index with Material's `data-search-exclude`: a search finds the prose and the
-code, not this build's numbers, and the index every reader's first page fetches is smaller.
-Material's search plugin strips the attribute from the page, so the HTML is what it was
-without it (but for a plain div around the home page's table).
+The measured parts (a topic's timings and parity sections, the tables and row lists of the
+home, execution and changes pages) are left out of the search index with Material's `data-search-exclude`: a
+search finds the prose and the code, not this build's numbers, and the index every reader's
+first page fetches is smaller. Material's search plugin strips the attribute from the page, so
+the HTML is what it was without it (but for a plain div around each excluded block).
 """
 
 from __future__ import annotations
@@ -195,10 +195,7 @@ def render_comparison_table(site: Site, page_uri: str) -> str:
             for m in holders) or MISSING
         link = f"[{table_cell(topic.title)}]({topic_link(topic.name, page_uri)})"
         lines.append(f"| {link} | {table_cell(topic.question)} | {' | '.join(cells)} | {outputs} |")
-    # Left out of search (the block form of Material's exclusion: md_in_html keeps the table
-    # Markdown; the plugin strips the attribute, leaving a plain div around the table).
-    return ('<div markdown data-search-exclude="table">\n\n' + "\n".join(lines)
-            + "\n\n</div>\n")
+    return fragments.search_excluded("\n".join(lines))
 
 
 def render_environment(site: Site) -> str:
@@ -240,13 +237,14 @@ def render_changes(site: Site, page_uri: str) -> str:
                              f"{format_seconds(row['before_s'])} | "
                              f"{format_seconds(row['after_s'])} | "
                              f"{row['ratio']:.2f}× time, {word} (p = {row['p_value']:.2g}) |")
-            parts.append("\n".join(table) + "\n")
+            parts.append(fragments.search_excluded("\n".join(table)))
         same = len(change["rows"]) - len(moved)
         parts.append(f"{same} other row(s) did not change significantly.\n")
         unpaired = change["only_before"] + change["only_after"]
         if unpaired:
-            parts.append("Not compared (present in only one refresh): " + ", ".join(
-                escape_markdown(f"{t} {FRAMEWORK_LABELS.get(f, f)} {v} {s}")
-                for t, f, v, s in unpaired) + ".\n")
+            parts.append(fragments.search_excluded(
+                "Not compared (present in only one refresh): " + ", ".join(
+                    escape_markdown(f"{t} {FRAMEWORK_LABELS.get(f, f)} {v} {s}")
+                    for t, f, v, s in unpaired) + "."))
     return "\n".join(parts)
 
