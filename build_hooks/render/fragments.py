@@ -87,6 +87,10 @@ def indent_lines(text: str, spaces: int = 4) -> str:
     return textwrap.indent(text, " " * spaces, lambda line: line.strip() != "")
 
 
+SEARCH_EXCLUDED = '{ data-search-exclude="section" }'
+"""attr_list's spelling of Material's search exclusion, after a heading: its whole section."""
+
+
 def search_excluded(block: str) -> str:
     """`block` (Markdown) left out of the search index: Material's `data-search-exclude` in its
     block form, on a div that md_in_html fills with the rendered Markdown. Material's search

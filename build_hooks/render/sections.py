@@ -34,9 +34,6 @@ from build_hooks.render.fragments import (
 )
 from build_hooks.spec.topics import Topic, Variant
 
-SEARCH_EXCLUDED = '{ data-search-exclude="section" }'
-"""attr_list's spelling of Material's search exclusion, after a heading: its whole section."""
-
 
 def _code_only(topic: Topic) -> str:
     """The two implementations when no machine has run them (yet)."""
@@ -122,16 +119,16 @@ def render_topic(topic: Topic, site: Site, links: dict[str, str], page_uri: str,
     parts += [fragments.render_code_tabs(topic, main), _stale_output_note(topic, main),
               fragments.render_inputs(topic, main)]
     if len(site.machines) == 1:
-        parts += [f"## Timings {SEARCH_EXCLUDED}\n",
+        parts += [f"## Timings {fragments.SEARCH_EXCLUDED}\n",
                   _timings(topic, main, links, page_uri, validation),
-                  f"## Parity {SEARCH_EXCLUDED}\n", _parity(topic, main)]
+                  f"## Parity {fragments.SEARCH_EXCLUDED}\n", _parity(topic, main)]
     else:
         note = (f"Output above: {main.label}. Numbers from {len(site.machines)} machines; "
                 "choose one.\n")
-        parts += [f"## Timings {SEARCH_EXCLUDED}\n", note,
+        parts += [f"## Timings {fragments.SEARCH_EXCLUDED}\n", note,
                   _per_machine(topic, site, lambda m: _timings(topic, m, links, page_uri,
                                                                  validation)),
-                  f"## Parity {SEARCH_EXCLUDED}\n",
+                  f"## Parity {fragments.SEARCH_EXCLUDED}\n",
                   _per_machine(topic, site, lambda m: _parity(topic, m))]
     return "\n".join(p for p in parts if p)
 
