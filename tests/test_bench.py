@@ -145,6 +145,7 @@ def test_a_build_that_overlaps_work_has_no_remainder_by_subtraction():
                 "environment": {"measurement": {"quick": True, "overlap_prepare": True}}}
     split = cold_split(document, wall_s=60.0)
     assert split["overlapped"] is True and split["everything_else_s"] is None
+    assert split["quick"] is True  # from the build's own settings, like "overlapped"
     assert split["compilation_s"] + split["fresh_processes_s"] > 60.0  # they overlapped
     assert split["topics_s"] == 50.0 and split["outside_topics_s"] == 10.0
     text = "\n".join(format_split(split, "where it went"))

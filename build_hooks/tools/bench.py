@@ -229,8 +229,7 @@ def _cold_build(config: Path, scratch: Path, env: dict[str, str], quick: bool, l
     if process.returncode != 0:
         result["log_tail"] = log_text[-4000:]
     elif (site / "results.json").is_file():
-        result["split"] = {**cold_split(json.loads((site / "results.json").read_text()),
-                                        seconds), "quick": quick}
+        result["split"] = cold_split(json.loads((site / "results.json").read_text()), seconds)
     return result
 
 

@@ -48,11 +48,12 @@ def cold_split(document: dict[str, Any], wall_s: float) -> dict[str, Any]:
     parts: dict[str, Any] = {"imports_s": sum(seconds for _, seconds in imports),
                              "compilation_s": compilation, "timed_measurement_s": timed,
                              "fresh_processes_s": fresh}
-    overlapped = bool(((document.get("environment") or {}).get("measurement") or {})
-                      .get("overlap_prepare"))
+    measurement = (document.get("environment") or {}).get("measurement") or {}
+    overlapped = bool(measurement.get("overlap_prepare"))
     parts["everything_else_s"] = None if overlapped else wall_s - sum(parts.values())
     in_topics = sum(topic.get("seconds") or 0.0 for topic in measured.values())
-    return {"wall_s": wall_s, **parts, "overlapped": overlapped,
+    return {"wall_s": wall_s, **parts, "quick": bool(measurement.get("quick")),
+            "overlapped": overlapped,
             "topics_s": in_topics, "outside_topics_s": wall_s - in_topics,
             "topics": {name: {"seconds": topic.get("seconds"), "budget_s": topic.get("budget_s")}
                        for name, topic in measured.items()}}
@@ -64,12 +65,11 @@ def format_split(split: dict[str, Any], label: str) -> list[str]:
              ("timed_measurement_s", "timed measurement"),
              ("fresh_processes_s", "fresh processes"), ("everything_else_s", "everything else"))
     lines = [f"  {label}: {wall:.0f} s ({wall / 60:.1f} min)"]
-    if split.get("topics_s") is not None:
-        count = len(split["topics"])
-        lines += [f"    {f'measuring the {count} topics':<28} {split['topics_s']:7.1f} s  "
-                  f"{split['topics_s'] / wall:6.1%}",
-                  f"    {'outside the topics':<28} {split['outside_topics_s']:7.1f} s  "
-                  f"{split['outside_topics_s'] / wall:6.1%}  (workers, probe, charts, pages)"]
+    count = len(split["topics"])
+    lines += [f"    {f'measuring the {count} topics':<28} {split['topics_s']:7.1f} s  "
+              f"{split['topics_s'] / wall:6.1%}",
+              f"    {'outside the topics':<28} {split['outside_topics_s']:7.1f} s  "
+              f"{split['outside_topics_s'] / wall:6.1%}  (workers, probe, charts, pages)"]
     if split.get("overlapped"):
         lines.append("    within the topics, each process's time in full (work that ran at "
                      "once counts twice):")
