@@ -105,6 +105,10 @@ def test_compilers_start_once_per_worker_before_the_first_compiled_topic(tmp_pat
                                                  'label = "2 * x"\ncompiled = true'))
     messages: list[str] = []
     results = run_build(settings, messages.append)
+    # First: a worker that timed out or crashed is replaced, and its successor warms up again.
+    failed = [(r["topic"], r["framework"], r["status"], r.get("error"))
+              for r in results.data["results"] if r["topic"] != "raises" and r["status"] != "ok"]
+    assert failed == []
     warm_ups = [m for m in messages if "compiler once" in m]
     assert warm_ups == ["Starting the JAX compiler once (before again)",
                         "Starting the PyTorch compiler once (before again)"]
@@ -112,7 +116,6 @@ def test_compilers_start_once_per_worker_before_the_first_compiled_topic(tmp_pat
     assert [n.split(":")[0] for n in notes["again"]] == ["JAX", "PyTorch"]
     assert all("started once before this topic" in n for n in notes["again"])
     assert notes["double"] == [] and notes["raises"] == []  # already warm; compiles nothing
-    assert all(r["status"] == "ok" for r in results.data["results"] if r["topic"] != "raises")
 
 
 def test_quick_and_full_records_are_kept_apart(tmp_path):
