@@ -324,6 +324,45 @@ def test_quick_mode_runs_every_fresh_process_of_a_size_two_at_a_time(tmp_path, m
     assert any(a[3] < b[4] and b[3] < a[4] for a in torch for b in torch if a is not b)
 
 
+@pytest.mark.parametrize("pooled", [False, True])
+def test_a_failed_warm_filling_times_no_process_of_its_framework(tmp_path, monkeypatch,
+                                                                 pooled):
+    """A warm cache that could not be filled has nothing to time: its framework's timed runs
+    are not started, its record carries the filling's error, the other framework's go on."""
+    from types import SimpleNamespace
+
+    from build_hooks.run import fresh
+
+    started: list[tuple[str, str]] = []
+
+    def fake_run_once(framework, request, cache_dir, base_env, settings, folder, timeout,
+                      exit_cleanly=True):
+        started.append((framework, folder.name))
+        if framework == "jax" and folder.name == "priming":
+            return {"status": "error", "error": {"type": "ValueError", "message": "no fill"}}
+        return {"status": "ok", "to_first_result_s": 1.0, "first_call_s": 0.5}
+
+    monkeypatch.setattr(fresh, "run_once", fake_run_once)
+    measure = dataclasses.replace(MeasureSettings.quick_mode(), overlap_prepare=pooled)
+    settings = settings_for(tmp_path / "project", [], measure=measure)
+    runs = fresh.FreshRuns(settings, {}, tmp_path / "topic", _MarkedStarts())
+    frameworks = ("jax", "pytorch")
+    requests = {fw: SimpleNamespace(capture_prefix=str(tmp_path / fw / "last"))
+                for fw in frameworks}
+    prefixes = {fw: str(tmp_path / fw / "kept") for fw in frameworks}
+    budget = ({fw: 100.0 for fw in frameworks}, {fw: 0.0 for fw in frameworks})
+    if pooled:
+        records = runs.measure_pooled([fresh.FreshVariant("step", "warm", requests, prefixes)],
+                                      *budget)["step"]
+    else:
+        records = runs.measure("step", "warm", requests, prefixes, *budget)
+    samples = max(2, settings.measure.min_samples)
+    assert [name for framework, name in started if framework == "jax"] == ["priming"]
+    assert records["jax"]["status"] == "error" and records["jax"]["samples"] == []
+    assert records["jax"]["error"]["message"] == "no fill"
+    assert records["pytorch"]["status"] == "ok" and len(records["pytorch"]["samples"]) == samples
+
+
 class _SlowWorker:
     """Stands in for a WorkerProcess whose start and exit take a while, recording both."""
 

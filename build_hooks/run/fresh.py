@@ -84,7 +84,8 @@ def run_once(framework: str, request: Prepare, cache_dir: Path, base_env: dict[s
 
 
 QUICK_SLOTS = 2
-"""Processes at once in quick mode: one per framework when both run, as the first calls."""
+"""Processes at once in quick mode, shared by all of a size's fresh variants: both
+frameworks' timed runs and the warm caches' fillings."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,9 @@ class FreshRuns:
         if state == "warm":  # fill each framework's cache once, untimed, side by side
             filled = side_by_side({fw: functools.partial(
                 self._fill, fw, requests, base / fw, remaining, spent) for fw in order})
-            records.update({fw: {"priming": filled[fw]} for fw in order})
+            for framework, info in filled.items():  # a failed filling times nothing
+                records[framework] = {"priming": info} if info.get("status") == "ok" else \
+                    {"priming": info, "failed": info}
         else:  # what starting the compilers leaves in a cache folder, copied for each run
             made = side_by_side({fw: functools.partial(self._template, fw, base / fw / "template",
                                                        remaining, spent) for fw in order})
