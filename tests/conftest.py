@@ -98,7 +98,9 @@ def make_site(directory: Path, topics: list[str], settings: dict[str, Any] | Non
         (docs / page).parent.mkdir(parents=True, exist_ok=True)
         (docs / page).write_text(text)
     config = dict(MKDOCS_TEMPLATE)
-    config["extra"] = {"comparison": {"quick": True, "cache_dir": ".cache", "timeout": 120,
+    # A generous per-topic timeout: the first compiled topic of a fresh clone's test run also
+    # builds PyTorch's compiler start-up (tests of the timeout set their own).
+    config["extra"] = {"comparison": {"quick": True, "cache_dir": ".cache", "timeout": 300,
                                       **(settings or {})}}
     # yaml.dump, not safe_dump: it names the highlight formatter with `!!python/name:`.
     (directory / "mkdocs.yml").write_text(yaml.dump(config, sort_keys=False))
