@@ -238,26 +238,34 @@ def _spans_of_fake_processes(monkeypatch, seconds):
     return spans
 
 
-def test_a_full_measurement_runs_one_fresh_process_at_a_time_alternating(tmp_path,
-                                                                        monkeypatch):
-    """Timed processes never overlap, the frameworks take turns, and each timed process is
-    killed once it answered (exit_cleanly false) while the warm cache's filling exits."""
-    import itertools
+def _fresh_runs(tmp_path, overlap_prepare: bool):
+    """FreshRuns over both frameworks with stand-in start-ups, and the arguments `measure`
+    takes after the variant's name and state: requests, prefixes, time left, time spent."""
     from types import SimpleNamespace
 
     from build_hooks.run import fresh
 
-    spans = _spans_of_fake_processes(monkeypatch, lambda framework, name: 0.1)
-    measure = dataclasses.replace(MeasureSettings.quick_mode(), overlap_prepare=False)
+    measure = dataclasses.replace(MeasureSettings.quick_mode(), overlap_prepare=overlap_prepare)
     settings = settings_for(tmp_path / "project", [], measure=measure)
     runs = fresh.FreshRuns(settings, {}, tmp_path / "topic", _MarkedStarts())
     frameworks = ("jax", "pytorch")
     requests = {fw: SimpleNamespace(capture_prefix=str(tmp_path / fw / "last"))
                 for fw in frameworks}
-    records = runs.measure("step", "warm", requests,
-                           {fw: str(tmp_path / fw / "kept") for fw in frameworks},
-                           {fw: 100.0 for fw in frameworks}, {fw: 0.0 for fw in frameworks})
-    samples = max(2, settings.measure.min_samples)
+    return runs, (requests, {fw: str(tmp_path / fw / "kept") for fw in frameworks},
+                  {fw: 100.0 for fw in frameworks}, {fw: 0.0 for fw in frameworks})
+
+
+def test_a_full_measurement_runs_one_fresh_process_at_a_time_alternating(tmp_path,
+                                                                        monkeypatch):
+    """Timed processes never overlap, the frameworks take turns, and each timed process is
+    killed once it answered (exit_cleanly false) while the warm cache's filling exits."""
+    import itertools
+
+    spans = _spans_of_fake_processes(monkeypatch, lambda framework, name: 0.1)
+    runs, arguments = _fresh_runs(tmp_path, overlap_prepare=False)
+    records = runs.measure("step", "warm", *arguments)
+    frameworks = ("jax", "pytorch")
+    samples = max(2, runs.settings.measure.min_samples)
     for framework in frameworks:
         assert records[framework]["status"] == "ok"
         assert len(records[framework]["samples"]) == samples
@@ -329,8 +337,6 @@ def test_a_failed_warm_filling_times_no_process_of_its_framework(tmp_path, monke
                                                                  pooled):
     """A warm cache that could not be filled has nothing to time: its framework's timed runs
     are not started, its record carries the filling's error, the other framework's go on."""
-    from types import SimpleNamespace
-
     from build_hooks.run import fresh
 
     started: list[tuple[str, str]] = []
@@ -343,20 +349,13 @@ def test_a_failed_warm_filling_times_no_process_of_its_framework(tmp_path, monke
         return {"status": "ok", "to_first_result_s": 1.0, "first_call_s": 0.5}
 
     monkeypatch.setattr(fresh, "run_once", fake_run_once)
-    measure = dataclasses.replace(MeasureSettings.quick_mode(), overlap_prepare=pooled)
-    settings = settings_for(tmp_path / "project", [], measure=measure)
-    runs = fresh.FreshRuns(settings, {}, tmp_path / "topic", _MarkedStarts())
-    frameworks = ("jax", "pytorch")
-    requests = {fw: SimpleNamespace(capture_prefix=str(tmp_path / fw / "last"))
-                for fw in frameworks}
-    prefixes = {fw: str(tmp_path / fw / "kept") for fw in frameworks}
-    budget = ({fw: 100.0 for fw in frameworks}, {fw: 0.0 for fw in frameworks})
+    runs, (requests, prefixes, remaining, spent) = _fresh_runs(tmp_path, overlap_prepare=pooled)
     if pooled:
         records = runs.measure_pooled([fresh.FreshVariant("step", "warm", requests, prefixes)],
-                                      *budget)["step"]
+                                      remaining, spent)["step"]
     else:
-        records = runs.measure("step", "warm", requests, prefixes, *budget)
-    samples = max(2, settings.measure.min_samples)
+        records = runs.measure("step", "warm", requests, prefixes, remaining, spent)
+    samples = max(2, runs.settings.measure.min_samples)
     assert [name for framework, name in started if framework == "jax"] == ["priming"]
     assert records["jax"]["status"] == "error" and records["jax"]["samples"] == []
     assert records["jax"]["error"]["message"] == "no fill"
