@@ -96,10 +96,14 @@ def test_jax_work_is_timed_until_its_result_is_ready_not_until_dispatch():
     adapter.block(chain())  # drain anything still queued
     harness = min(timing.time_block(chain, adapter.block, 1) for _ in range(3))
     _, first = timing.time_first_call(chain, adapter.block)
-    # The work behind one chain: wait for a result that is certainly finished.
-    started = time.perf_counter()
-    adapter.block(chain())
-    ready = time.perf_counter() - started
+    # The work behind one chain: wait for a result that is certainly finished. The least of
+    # three, as the harness's figure is: one run slowed by the machine's neighbours (0.54 s
+    # against the harness's 0.24 s in a CI run) would fail a harness that times correctly.
+    ready = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        adapter.block(chain())
+        ready = min(ready, time.perf_counter() - started)
     assert dispatch_only < harness / 4, (dispatch_only, harness)
     assert harness >= 0.5 * ready, (harness, ready)
     assert first >= 0.5 * ready
