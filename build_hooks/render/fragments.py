@@ -87,6 +87,12 @@ def indent_lines(text: str, spaces: int = 4) -> str:
     return textwrap.indent(text, " " * spaces, lambda line: line.strip() != "")
 
 
+# The measured parts (a topic's timings and parity sections, the tables and row lists of the
+# home, execution and changes pages) are left out of the search index with Material's
+# `data-search-exclude`: a search finds the prose and the code, not this build's numbers, and
+# the index every reader's first page fetches is smaller. Material's search plugin strips the
+# attribute from the page, so the HTML is what it was without it (but for a plain div around
+# each excluded block).
 SEARCH_EXCLUDED = '{ data-search-exclude="section" }'
 """attr_list's spelling of Material's search exclusion, after a heading: its whole section."""
 

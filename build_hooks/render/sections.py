@@ -6,12 +6,7 @@ and the parity verdict of each machine go in content tabs labelled with its acce
 for the topic says so; a result measured before the topic's files changed is marked stale with
 its date, never shown as current.
 
-The measured parts (a topic's timings and parity sections, the tables and row lists of the
-home, execution and changes pages) are left out of the search index with Material's
-`data-search-exclude`: a search finds the prose and the code, not this build's numbers, and the
-index every reader's first page fetches is smaller. Material's search plugin strips the
-attribute from the page, so the HTML is what it was without it (but for a plain div around each
-excluded block).
+The measured parts are left out of search (fragments.SEARCH_EXCLUDED, search_excluded).
 """
 
 from __future__ import annotations
